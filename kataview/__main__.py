@@ -1,0 +1,5 @@
+import sys
+
+from kataview.cli import main
+
+sys.exit(main())

@@ -1,0 +1,153 @@
+"""The command line: build Settings, then run the TUI or one non-interactive command.
+
+Exit codes: 0 done; 1 the command ran but failed (server unreachable, API error);
+2 bad input (usage, kubeconfig, config file), reported in one line without a traceback;
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from kataview import __version__
+from kataview.settings import Settings, SettingsError, load_config_file, remembered_theme, settings_from_config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_connection_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection (as kubectl)")
+    group.add_argument("--kubeconfig", metavar="F", help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
+    group.add_argument("--context", metavar="C", help="kubeconfig context to use (default: current-context)")
+    scope = group.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", metavar="NS", help="only this namespace")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace (the default)")
+    group.add_argument("--request-timeout", metavar="S", type=float, default=None,
+                       help="seconds to wait for the API server to accept a connection (default 10)")
+    group.add_argument("--read-only", action="store_true",
+                       help="refuse every change to the cluster and nodes (enforced in the transports)")
+    group.add_argument("--config", metavar="F", help="kataview config file (default $XDG_CONFIG_HOME/kataview/config.toml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kataview",
+        description="A terminal dashboard for clusters that run runc, Kata Containers and gVisor side by side.",
+    )
+    parser.add_argument("--version", action="version", version=f"kataview {__version__}")
+    add_connection_flags(parser)
+    parser.add_argument("--ssh-config", metavar="F", help="OpenSSH client config for reaching nodes (default ~/.ssh/config)")
+    parser.add_argument("--demo", action="store_true", help="run on the embedded demo cluster (no cluster, no network)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    report = commands.add_parser("report", help="one-shot inventory and findings")
+    add_connection_flags(report)
+    report.add_argument("--json", action="store_true", help="print JSON (documented in the README)")
+    report.add_argument("--demo", action="store_true", help="report on the embedded demo cluster")
+
+    vm = commands.add_parser("vm", help="VM detail of one pod, over SSH")
+    add_connection_flags(vm)
+    vm.add_argument("pod", metavar="NAMESPACE/POD")
+    vm.add_argument("--json", action="store_true")
+    vm.add_argument("--ssh-config", metavar="F")
+
+    setup = commands.add_parser("setup", help="turn a containerd or CRI-O node into a Kata node",
+                                add_help=False)
+    setup.add_argument("rest", nargs=argparse.REMAINDER)
+
+    demo = commands.add_parser("demo", help="the embedded demo cluster")
+    demo.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def build_settings(args: argparse.Namespace) -> Settings:
+    from pathlib import Path
+
+    config_path = Path(args.config) if getattr(args, "config", None) else None
+    path, data = load_config_file(config_path)
+    values = settings_from_config(data, path)
+    values["theme"] = remembered_theme() or values.get("theme")
+    if args.request_timeout is not None:
+        values["connect_timeout"] = args.request_timeout
+    return Settings(
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        namespace=args.namespace,
+        all_namespaces=args.namespace is None,
+        read_only=args.read_only or bool(values.pop("read_only", False)),
+        ssh_config=getattr(args, "ssh_config", None),
+        demo=bool(getattr(args, "demo", False)),
+        no_color="NO_COLOR" in os.environ and os.environ["NO_COLOR"] != "",
+        **values,
+    )
+
+
+def run_setup(rest: list[str]) -> int:
+    if rest[:1] == ["containerd"]:
+        from kataview.setup.containerd_command import main as containerd_main
+
+        return containerd_main(rest[1:])
+    if rest[:1] == ["crio"]:
+        from kataview.setup.crio_command import main as crio_main
+
+        return crio_main(rest[1:])
+    if rest and rest[0] not in ("-h", "--help"):
+        print(f"kataview setup: unknown target {rest[0]!r}; use 'containerd' or 'crio'", file=sys.stderr)
+        return EXIT_USAGE
+    print("usage: kataview setup containerd --config F [...] | kataview setup crio --config-dir D [...]\n"
+          "       kataview setup             (the guided setup screen)")
+    return EXIT_OK
+
+
+def run_demo(rest: list[str]) -> int:
+    from kataview.demo.serve import serve_main
+
+    if "--serve" in rest:
+        return serve_main([arg for arg in rest if arg != "--serve"])
+    from kataview.tui import run_tui
+
+    parser = argparse.ArgumentParser(prog="kataview demo")
+    parser.add_argument("--nodes", type=int, default=None)
+    parser.add_argument("--pods", type=int, default=None)
+    parser.add_argument("--read-only", action="store_true")
+    args = parser.parse_args(rest)
+    return run_tui(Settings(demo=True, read_only=args.read_only, theme=remembered_theme()),
+                   demo_size=(args.nodes, args.pods))
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "setup":
+        return run_setup(args.rest)
+    if args.command == "demo":
+        return run_demo(args.rest)
+    settings = build_settings(args)
+    if args.command == "report":
+        from kataview.report import run_report
+
+        return run_report(settings, as_json=args.json)
+    if args.command == "vm":
+        from kataview.vmcommand import run_vm
+
+        return run_vm(settings, args.pod, as_json=args.json)
+    from kataview.tui import run_tui
+
+    return run_tui(settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return dispatch(args)
+    except SettingsError as error:
+        print(f"kataview: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The embedded demo cluster: an API server double, scenarios and a generator."""

@@ -1,0 +1,1 @@
+"""The Kubernetes API: connection, read-only transport, informers, decoding into model records."""

@@ -1,0 +1,1 @@
+"""Frozen domain records and pure analysis. Standard library only."""

@@ -1,0 +1,1 @@
+"""The guided setup backend: containerd and CRI-O config transforms, preflight, steps."""

@@ -1,0 +1,42 @@
+"""Shared test fixtures.
+
+Integration tests need real parts (sshd, qemu, containerd, kubectl, tmux). Locally a missing
+part skips the test; with KATAVIEW_REQUIRE_INTEGRATION=1 (set by .ci/run) it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+REQUIRE_INTEGRATION = os.environ.get("KATAVIEW_REQUIRE_INTEGRATION") == "1"
+
+
+def require_part(name: str, *candidates: str) -> str:
+    """Return the path of a real part (an executable), or skip/fail when it is missing."""
+    for candidate in candidates or (name,):
+        found = shutil.which(candidate) or (candidate if os.access(candidate, os.X_OK) else None)
+        if found:
+            return found
+    message = f"real part {name!r} is not installed (looked for {', '.join(candidates or (name,))})"
+    if REQUIRE_INTEGRATION:
+        pytest.fail(message + " and KATAVIEW_REQUIRE_INTEGRATION=1")
+    pytest.skip(message)
+
+
+def require_root(why: str) -> None:
+    if os.geteuid() != 0:
+        if REQUIRE_INTEGRATION:
+            pytest.fail(f"needs root: {why}")
+        pytest.skip(f"needs root: {why}")
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.fail(f"corpus not found at {CORPUS}: the repository must sit beside shared/")
+    return CORPUS
