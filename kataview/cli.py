@@ -107,7 +107,7 @@ def run_demo(rest: list[str]) -> int:
 
     if "--serve" in rest:
         return serve_main([arg for arg in rest if arg != "--serve"])
-    from kataview.tui import run_tui
+    from kataview.ui.run import run_tui
 
     parser = argparse.ArgumentParser(prog="kataview demo")
     parser.add_argument("--nodes", type=int, default=None)
@@ -132,7 +132,7 @@ def dispatch(args: argparse.Namespace) -> int:
         from kataview.vmcommand import run_vm
 
         return run_vm(settings, args.pod, as_json=args.json)
-    from kataview.tui import run_tui
+    from kataview.ui.run import run_tui
 
     return run_tui(settings)
 

@@ -265,3 +265,16 @@ class ClusterSnapshot:
     # resource -> why it could not be read (e.g. RBAC 403); the rest is still valid
     unreadable: Mapping[str, str] = field(default_factory=dict)
     taken_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WatchState:
+    """How fresh the snapshot is, for the header: syncing n/N, live, reconnecting, stale."""
+
+    phase: str = "syncing"  # "syncing" | "live" | "reconnecting" | "stale"
+    synced: int = 0  # informers that finished their first list
+    total: int = 5
+    stale_since: datetime | None = None  # set while the data may be out of date
+    # resource -> short reason it cannot be read or watched right now ("forbidden", "HTTP 500")
+    errors: Mapping[str, str] = field(default_factory=dict)
+    last_error: str = ""

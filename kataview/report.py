@@ -1,0 +1,115 @@
+"""`kataview report`: a one-shot inventory of runtimes, RuntimeClasses, pods and findings.
+
+`build_report` is pure (snapshot in, JSON-ready dict out) so the JSON is tested without a
+cluster; `run_report` connects, lists every resource once (paginated, GET only) and prints.
+The JSON shape is documented in the README and versioned by `apiVersion`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+from kataview.model.analysis import (
+    group_pods_by_runtime,
+    node_handlers,
+    pods_per_runtime_on_node,
+    runtime_class_nodes,
+)
+from kataview.model.findings import find_findings
+from kataview.model.records import ClusterSnapshot, Node, RuntimeClass
+from kataview.settings import Settings
+from kataview.sources import SourceInfo
+
+REPORT_API_VERSION = "kataview.report/v1"
+KATA_LABEL = "katacontainers.io/kata-runtime"
+
+
+def node_entry(node: Node, snapshot: ClusterSnapshot, pods_on_node: dict[str, int]) -> dict[str, Any]:
+    runtime_name, runtime_version = node.container_runtime
+    handlers = node_handlers(node, snapshot)
+    return {
+        "name": node.name,
+        "ready": node.ready,
+        "roles": list(node.roles),
+        "containerRuntime": {"name": runtime_name, "version": runtime_version,
+                             "raw": node.container_runtime_version},
+        "kubeletVersion": node.kubelet_version,
+        "handlers": list(handlers.names),
+        "handlersInferred": handlers.inferred,
+        "kataLabel": node.labels.get(KATA_LABEL),
+        "taints": [str(taint) for taint in node.taints],
+        "podsByRuntime": dict(sorted(pods_on_node.items())),
+    }
+
+
+def runtime_class_entry(rc: RuntimeClass, snapshot: ClusterSnapshot, pod_count: int) -> dict[str, Any]:
+    fits = runtime_class_nodes(rc, snapshot)
+    return {
+        "name": rc.name,
+        "handler": rc.handler,
+        "apiVersion": rc.api_version,
+        "overhead": dict(rc.overhead),
+        "overheadCpuMillis": rc.overhead_cpu_millis,
+        "overheadMemoryBytes": rc.overhead_memory_bytes,
+        "scheduling": None if rc.node_selector is None and not rc.tolerations else {
+            "nodeSelector": dict(rc.node_selector or {}),
+            "tolerations": [str(toleration) for toleration in rc.tolerations],
+        },
+        "pods": pod_count,
+        "nodesAble": sum(1 for fit in fits if fit.can_run),
+        "nodesAbleInferred": any(fit.inferred for fit in fits),
+        "nodes": [{"name": fit.node.name, "canRun": fit.can_run, "inferred": fit.inferred, "why": fit.why}
+                  for fit in fits],
+    }
+
+
+def build_report(snapshot: ClusterSnapshot, info: SourceInfo) -> dict[str, Any]:
+    groups = group_pods_by_runtime(snapshot)
+    per_node = pods_per_runtime_on_node(snapshot)
+    pods_per_class: dict[str, int] = {}
+    for pod in snapshot.pods.values():
+        if pod.runtime_class_name:
+            pods_per_class[pod.runtime_class_name] = pods_per_class.get(pod.runtime_class_name, 0) + 1
+    taken_at = snapshot.taken_at or datetime.now(timezone.utc)
+    return {
+        "apiVersion": REPORT_API_VERSION,
+        "context": info.context,
+        "server": info.server,
+        "namespace": info.namespace,
+        "generatedAt": taken_at.isoformat().replace("+00:00", "Z"),
+        "counts": {"nodes": len(snapshot.nodes), "runtimeClasses": len(snapshot.runtime_classes),
+                   "pods": len(snapshot.pods)},
+        "nodes": [node_entry(node, snapshot, per_node.get(name, {}))
+                  for name, node in sorted(snapshot.nodes.items())],
+        "runtimeClasses": [runtime_class_entry(rc, snapshot, pods_per_class.get(name, 0))
+                           for name, rc in sorted(snapshot.runtime_classes.items())],
+        "podsByRuntime": [{"runtime": group.label, "handler": group.handler, "family": group.family,
+                           "pods": group.count} for group in groups],
+        "findings": [{"code": f.code, "severity": f.severity, "kind": f.kind, "namespace": f.namespace,
+                      "name": f.name, "message": f.message} for f in find_findings(snapshot)],
+        "unreadable": dict(snapshot.unreadable),
+    }
+
+
+def run_report(settings: Settings, *, as_json: bool) -> int:
+    from kataview.kube.errors import KubeError
+    from kataview.live import gather_once
+
+    try:
+        info, snapshot = asyncio.run(gather_once(settings))
+    except KubeError as error:
+        print(f"kataview report: {error}", file=sys.stderr)
+        return error.exit_code
+    report = build_report(snapshot, info)
+    if as_json:
+        json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        from kataview.report_text import print_report
+
+        print_report(report)
+    return 0
