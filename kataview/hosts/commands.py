@@ -1,0 +1,301 @@
+"""The only commands kataview ever runs on a node: read-only, typed, validated, quoted.
+
+Every remote command is built from one of the builder classes below. Each validates the
+names and ids it is given (Kubernetes DNS-1123 names, 64-hex or containerd-style ids,
+paths under a short list of prefixes) and raises ``ValueError`` on anything else; values
+are then quoted with ``shlex.quote``. :func:`is_allowed` is the guard the SSH layer calls
+before sending anything: it accepts a string only if it is *exactly* what a builder (or
+:func:`batch`) would render for a valid command, so nothing outside the allowlist can
+pass, however it is spelled.
+
+:func:`batch` joins several commands into one shell script (one SSH round trip);
+:func:`split_batch` cuts the output back into one :class:`CommandResult` per command,
+with its exit code. Markers carry a random nonce, so a file we ``cat`` cannot forge them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import secrets
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kataview.hosts.ps import PS_ARGV
+
+SUDO = ("sudo", "-n")  # -n: fail instead of prompting for a password
+READABLE_PREFIXES = (
+    "/run/vc",
+    "/run/kata",
+    "/etc/kata-containers",
+    "/opt/kata/share/defaults/kata-containers",
+    "/etc/containerd",
+    "/etc/crio",
+)
+_PROC_FILE = re.compile(r"/proc/[1-9][0-9]{0,9}/(cmdline|status|stat)")
+_PATH_CHARS = re.compile(r"[A-Za-z0-9._+@:=,/-]+")
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_HEX_ID = re.compile(r"[0-9a-f]{12,64}")  # crictl accepts unique prefixes of the 64-hex id
+# containerd's identifier rule (pkg/identifiers): alphanumerics joined by single . _ -
+_CONTAINERD_ID = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+
+
+def pod_name(value: str) -> str:
+    """A pod name: DNS-1123 subdomain, at most 253 characters."""
+    if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
+        raise ValueError(f"not a valid pod name: {value!r}")
+    return value
+
+
+def namespace_name(value: str) -> str:
+    """A namespace: DNS-1123 label, at most 63 characters."""
+    if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.fullmatch(value):
+        raise ValueError(f"not a valid namespace: {value!r}")
+    return value
+
+
+def object_id(value: str) -> str:
+    """A sandbox/container id: (a prefix of) 64 hex, or a containerd identifier (<= 76)."""
+    if not isinstance(value, str) or len(value) > 76:
+        raise ValueError(f"not a valid id: {value!r}")
+    if _HEX_ID.fullmatch(value) or _CONTAINERD_ID.fullmatch(value):
+        return value
+    raise ValueError(f"not a valid id: {value!r}")
+
+
+def readable_path(value: str) -> str:
+    """A path we may read: /proc/<pid>/{cmdline,status,stat} or under READABLE_PREFIXES.
+
+    Rejects relative paths, any ``..`` component and characters outside a plain set, then
+    normalises (``//``, ``/./``, trailing ``/``) before checking the prefix. Symlinks on the
+    node are not resolved here; the allowed trees are root-owned runtime/config directories.
+    """
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > 4096:
+        raise ValueError(f"not an absolute path: {value!r}")
+    if not _PATH_CHARS.fullmatch(value) or ".." in value.split("/"):
+        raise ValueError(f"path has forbidden characters or '..': {value!r}")
+    path = posixpath.normpath(value)
+    if path.startswith("//"):  # POSIX keeps a leading '//' as is
+        path = "/" + path.lstrip("/")
+    if _PROC_FILE.fullmatch(path):
+        return path
+    if any(path == p or path.startswith(p + "/") for p in READABLE_PREFIXES):
+        return path
+    raise ValueError(f"path is outside the readable allowlist: {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Base of every allowlisted command. ``argv()`` is validated when the object is built."""
+
+    def argv(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def render(self, *, sudo: bool = False) -> str:
+        words = (*SUDO, *self.argv()) if sudo else self.argv()
+        return " ".join(shlex.quote(word) for word in words)
+
+
+@dataclass(frozen=True, slots=True)
+class Ps(Command):
+    def argv(self) -> tuple[str, ...]:
+        return PS_ARGV
+
+
+@dataclass(frozen=True, slots=True)
+class Uname(Command):
+    def argv(self) -> tuple[str, ...]:
+        return ("uname", "-r")
+
+
+@dataclass(frozen=True, slots=True)
+class Nproc(Command):
+    def argv(self) -> tuple[str, ...]:
+        return ("nproc",)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFile(Command):
+    path: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", readable_path(self.path))
+
+    def argv(self) -> tuple[str, ...]:
+        return ("cat", "--", self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class CrictlPods(Command):
+    """``crictl pods --name`` takes a regular expression: filter the JSON for an exact name."""
+
+    name: str
+    namespace: str
+
+    def __post_init__(self) -> None:
+        pod_name(self.name)
+        namespace_name(self.namespace)
+
+    def argv(self) -> tuple[str, ...]:
+        return ("crictl", "pods", "--name", self.name, "--namespace", self.namespace, "-o", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class CrictlInspectp(Command):
+    pod_sandbox_id: str
+
+    def __post_init__(self) -> None:
+        object_id(self.pod_sandbox_id)
+
+    def argv(self) -> tuple[str, ...]:
+        return ("crictl", "inspectp", self.pod_sandbox_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CtrContainerInfo(Command):
+    container_id: str
+
+    def __post_init__(self) -> None:
+        object_id(self.container_id)
+
+    def argv(self) -> tuple[str, ...]:
+        return ("ctr", "-n", "k8s.io", "c", "info", self.container_id)
+
+
+def command_from_argv(argv: Sequence[str]) -> Command:
+    """The builder that renders exactly ``argv`` (without sudo); ``ValueError`` otherwise."""
+    words = tuple(argv)
+    fixed = {Ps().argv(): Ps(), Uname().argv(): Uname(), Nproc().argv(): Nproc()}
+    if words in fixed:
+        return fixed[words]
+    match words:
+        case ("cat", "--", path):
+            command: Command = ReadFile(path)
+        case ("crictl", "pods", "--name", name, "--namespace", namespace, "-o", "json"):
+            command = CrictlPods(name, namespace)
+        case ("crictl", "inspectp", pod_id):
+            command = CrictlInspectp(pod_id)
+        case ("ctr", "-n", "k8s.io", "c", "info", container_id):
+            command = CtrContainerInfo(container_id)
+        case _:
+            raise ValueError(f"not an allowlisted command: {words!r}")
+    if command.argv() != words:  # e.g. a path that only normalises to an allowed one
+        raise ValueError(f"not in canonical form: {words!r}")
+    return command
+
+
+def is_allowed(command_line: str) -> bool:
+    """True only for a rendered allowlisted command or a script made by :func:`batch`."""
+    if not isinstance(command_line, str):
+        return False
+    if "\n" in command_line:
+        return _is_allowed_batch(command_line)
+    return _is_allowed_single(command_line)
+
+
+def _is_allowed_single(command_line: str) -> bool:
+    try:
+        words = shlex.split(command_line)
+    except ValueError:
+        return False
+    sudo = tuple(words[:2]) == SUDO
+    try:
+        command = command_from_argv(words[2:] if sudo else words)
+    except ValueError:
+        return False
+    # Byte-for-byte equality with our own rendering: no other spelling can slip through.
+    return command.render(sudo=sudo) == command_line
+
+
+# --- batching ---------------------------------------------------------------------------
+
+_STDIN = " </dev/null"
+_BEGIN_LINE = re.compile(r"@@kataview:begin:([0-9a-f]{16}):(\d+)@@")
+_FIRST_LINE = re.compile(r"printf '%s\\n' '@@kataview:begin:([0-9a-f]{16}):0@@'")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    index: int
+    stdout: str
+    stderr: str
+    exit_code: int | None  # None: the output stopped before this command finished
+
+
+def _frame(nonce: str, index: int, command_line: str) -> list[str]:
+    """The five script lines around one command: markers on stdout and on stderr."""
+    begin = f"'@@kataview:begin:{nonce}:{index}@@'"
+    return [
+        f"printf '%s\\n' {begin}",
+        f"printf '%s\\n' {begin} >&2",
+        command_line + _STDIN,
+        f"printf '\\n@@kataview:end:{nonce}:{index}:%s@@\\n' \"$?\"",
+        f"printf '\\n@@kataview:end:{nonce}:{index}@@\\n' >&2",
+    ]
+
+
+def batch(commands: Sequence[Command], *, sudo: bool = False, nonce: str | None = None) -> str:
+    """One shell script running ``commands`` in order, each framed by nonce markers.
+
+    Markers go to stdout and stderr so both streams can be split. A failing command does
+    not stop the rest (no ``set -e``); stdin is closed so nothing can wait for input.
+    """
+    nonce = nonce or secrets.token_hex(8)
+    if not re.fullmatch(r"[0-9a-f]{16}", nonce):
+        raise ValueError("nonce must be 16 lowercase hex characters")
+    lines = []
+    for index, command in enumerate(commands):
+        if not isinstance(command, Command):
+            raise ValueError(f"not an allowlisted command: {command!r}")
+        lines += _frame(nonce, index, command.render(sudo=sudo))
+    return "\n".join(lines) + "\n"
+
+
+def _is_allowed_batch(script: str) -> bool:
+    lines = script.split("\n")
+    first = _FIRST_LINE.fullmatch(lines[0])
+    if first is None or lines[-1] != "" or (len(lines) - 1) % 5:
+        return False
+    for index in range((len(lines) - 1) // 5):
+        given = lines[5 * index: 5 * index + 5]
+        command_line = given[2].removesuffix(_STDIN)
+        if not _is_allowed_single(command_line):
+            return False
+        if given != _frame(first.group(1), index, command_line):
+            return False
+    return True
+
+
+def split_batch(stdout: str, stderr: str = "") -> list[CommandResult]:
+    """Cut a batch's output back into per-command results. Never raises.
+
+    The nonce is taken from the first begin marker, which the script prints before any
+    command runs; text after a missing end marker gives ``exit_code=None``.
+    """
+    first = _BEGIN_LINE.search(stdout)
+    if first is None:
+        return []
+    nonce = first.group(1)
+    outs = _frames(stdout, nonce, with_status=True)
+    errs = {index: text for index, text, _ in _frames(stderr, nonce, with_status=False)}
+    return [CommandResult(index, text, errs.get(index, ""), status) for index, text, status in outs]
+
+
+def _frames(text: str, nonce: str, *, with_status: bool) -> list[tuple[int, str, int | None]]:
+    begin = re.compile(rf"^@@kataview:begin:{nonce}:(\d+)@@\n", re.M)
+    status = r":(\d+)" if with_status else ""
+    frames = []
+    starts = list(begin.finditer(text))
+    for position, start in enumerate(starts):
+        index = int(start.group(1))
+        stop = starts[position + 1].start() if position + 1 < len(starts) else len(text)
+        body = text[start.end():stop]
+        end = re.search(rf"\n@@kataview:end:{nonce}:{index}{status}@@\n?\Z", body)
+        if end is None:
+            frames.append((index, body, None))
+        else:
+            code = int(end.group(1)) if with_status else None
+            frames.append((index, body[: end.start()], code))
+    return frames
