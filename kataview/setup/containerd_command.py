@@ -1,0 +1,226 @@
+"""`kataview setup containerd`: add a Kata runtime handler to a local containerd config.
+
+Exit codes: 0 done / already configured / dry run; 1 the write failed (original intact);
+2 refused (bad input, nothing written); 3 the handler exists with other settings (use --force).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, TextIO
+
+from kataview.setup.containerd import PatchPlan, plan_containerd_patch
+from kataview.setup.containerd_dropin import DropinPlan, plan_containerd_dropin
+from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, handler_name_problem
+from kataview.setup.filewrite import atomic_write, backup
+from kataview.setup.toml_edit import ConfigError
+
+PROG = "kataview setup containerd"
+EXIT_OK, EXIT_WRITE_FAILED, EXIT_REFUSED, EXIT_CONFLICT = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Add a Kata Containers runtime handler to a "
+                                     "containerd config, keeping everything else byte for byte.")
+    parser.add_argument("--config", required=True, metavar="F", help="containerd config file to patch")
+    parser.add_argument("--handler", default="kata", help="runtime handler name (RuntimeClass .handler)")
+    parser.add_argument("--runtime-type", default=DEFAULT_RUNTIME_TYPE, help="containerd shim runtime type")
+    parser.add_argument("--kata-config", metavar="PATH", help="Kata configuration.toml (options.ConfigPath)")
+    parser.add_argument("--drop-in", metavar="F", help="write the handler to this file and import it")
+    parser.add_argument("--containerd-version", metavar="X.Y", help="containerd version (default: ask containerd)")
+    parser.add_argument("--force", action="store_true", help="update the handler if it has other settings")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    mode.add_argument("--output", metavar="F", help="write the result to F, leave --config untouched")
+    return parser
+
+
+def parse_version(text: str) -> tuple[int, int] | None:
+    found = re.search(r"(\d+)\.(\d+)", text)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def detect_containerd_version(explicit: str | None, which: Callable[[str], str | None] | None = None
+                              ) -> tuple[tuple[int, int] | None, str]:
+    """(version or None, a sentence saying where it came from)."""
+    if explicit:
+        version = parse_version(explicit)
+        if version is None:
+            raise ConfigError(f"{explicit!r} is not a version", "pass it as X.Y, e.g. 1.7 or 2.2",
+                              source="--containerd-version")
+        return version, f"containerd {version[0]}.{version[1]} (from --containerd-version)"
+    binary = (which or shutil.which)("containerd")
+    if binary:
+        try:
+            out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        words = out.split()
+        version = parse_version(words[2] if len(words) > 2 else out)
+        if version:
+            return version, f"containerd {version[0]}.{version[1]} (from `{binary} --version`)"
+    return None, "containerd version unknown (no containerd on PATH): assuming 1.x to be safe"
+
+
+def read_config(path: Path, *, must_exist: bool = True) -> str | None:
+    if not path.exists():
+        if not must_exist:
+            return None
+        raise ConfigError("file not found", "point --config at containerd's config (usually "
+                          "/etc/containerd/config.toml), or create one with "
+                          "`containerd config default > FILE` first", source=str(path))
+    try:
+        data = path.read_bytes()
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", "TOML files must be UTF-8; fix the "
+                          "encoding and run again", source=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", "check the path and your permissions "
+                          "(sudo?)", source=str(path)) from None
+
+
+def containerd_check(path: Path, handler: str, version: tuple[int, int] | None) -> Callable[[Path], None] | None:
+    """A before-rename check running `containerd --config TMP config dump`, when it can judge."""
+    binary = shutil.which("containerd")
+    if binary is None or (version is not None and version[0] >= 2):
+        return None
+
+    def check(tmp: Path) -> None:
+        result = subprocess.run([binary, "--config", str(tmp), "config", "dump"],
+                                capture_output=True, text=True, timeout=30)
+        if result.returncode != 0:
+            raise ConfigError(f"containerd rejects the result: {result.stderr.strip()}",
+                              "nothing was written; report this file to the kataview maintainers",
+                              source=str(path))
+        if f"containerd.runtimes.{handler}]" not in result.stdout:
+            raise ConfigError("containerd loads the result but does not show the new handler",
+                              "nothing was written; report this file to the kataview maintainers",
+                              source=str(path))
+    return check
+
+
+def _print_warnings(plan: PatchPlan, where: str, out: TextIO) -> None:
+    for finding in plan.warnings:
+        line = f":{finding.line}" if finding.line else ""
+        print(f"{finding.severity}: {where}{line}: {finding.message}", file=out)
+
+
+def _write(target: Path, text: str, out: TextIO, *, keep_backup: bool,
+           before_rename: Callable[[Path], None] | None = None) -> None:
+    if keep_backup and target.exists():
+        saved = backup(target)
+        print(f"backup: {saved}", file=out)
+    atomic_write(target, text.encode("utf-8"), before_rename=before_rename)
+    print(f"wrote {target}", file=out)
+
+
+def run_main_file(args: argparse.Namespace, out: TextIO, err: TextIO,
+                  before_rename: Callable[[Path], None] | None) -> int:
+    config = Path(args.config)
+    text = read_config(config)
+    try:
+        plan = plan_containerd_patch(text, handler=args.handler, runtime_type=args.runtime_type,
+                                     kata_config=args.kata_config, force=args.force, name=config.name)
+    except ConfigError as exc:
+        raise exc.located(str(config)) from None
+    _print_warnings(plan, str(config), err)
+    if plan.already_configured:
+        print(f"already configured: handler {args.handler!r} in {config} has the wanted settings; "
+              "nothing to do", file=out)
+        return EXIT_OK
+    if plan.needs_force:
+        print(f"{config}: handler {args.handler!r} exists with other settings:", file=err)
+        for conflict in plan.conflicts:
+            print(f"  {conflict}", file=err)
+        print("nothing was written; run again with --force to change these keys (other keys of the "
+              "handler are kept)", file=err)
+        return EXIT_CONFLICT
+    for change in plan.changes:
+        print(f"plan: {change}", file=out)
+    print(plan.diff, file=out, end="")
+    if args.dry_run:
+        print("dry run: nothing was written", file=out)
+        return EXIT_OK
+    version, _ = detect_containerd_version(args.containerd_version)
+    check = containerd_check(config, args.handler, version) if plan.info.version <= 2 else None
+    target = Path(args.output) if args.output else config
+
+    def before(tmp: Path) -> None:
+        if check is not None:
+            check(tmp)
+        if before_rename is not None:
+            before_rename(tmp)
+    _write(target, plan.new_text, out, keep_backup=True, before_rename=before)
+    print("next: restart containerd (e.g. `systemctl restart containerd`) and create a RuntimeClass "
+          f"with handler: {args.handler}", file=out)
+    return EXIT_OK
+
+
+def run_dropin(args: argparse.Namespace, out: TextIO, err: TextIO,
+               before_rename: Callable[[Path], None] | None) -> int:
+    version, source = detect_containerd_version(args.containerd_version)
+    print(source, file=err)
+    config, dropin_path = Path(args.config), Path(args.drop_in)
+    main_text = read_config(config)
+    plan: DropinPlan = plan_containerd_dropin(
+        main_text, read_config(dropin_path, must_exist=False), main_path=str(config),
+        dropin_path=str(dropin_path), containerd_version=version, handler=args.handler,
+        runtime_type=args.runtime_type, kata_config=args.kata_config, force=args.force)
+    _print_warnings(plan.dropin, str(dropin_path), err)
+    if plan.dropin.needs_force:
+        print(f"{dropin_path}: handler {args.handler!r} exists with other settings:", file=err)
+        for conflict in plan.dropin.conflicts:
+            print(f"  {conflict}", file=err)
+        print("nothing was written; run again with --force", file=err)
+        return EXIT_CONFLICT
+    if plan.dropin.already_configured and not plan.main_changed:
+        print(f"already configured: handler {args.handler!r} in {dropin_path}; nothing to do", file=out)
+        return EXIT_OK
+    for note in plan.notes:
+        print(f"plan: {note}", file=out)
+    print(plan.dropin.diff + plan.main_diff, file=out, end="")
+    if args.dry_run:
+        print("dry run: nothing was written", file=out)
+        return EXIT_OK
+    if args.output:
+        raise ConfigError("--output cannot be combined with --drop-in (two files change)",
+                          "use --dry-run to preview, or drop --output", source="--output")
+    if plan.dropin.changed or plan.dropin.text == "":
+        _write(dropin_path, plan.dropin.new_text, out, keep_backup=True, before_rename=before_rename)
+    if plan.main_changed:
+        _write(config, plan.main_new_text, out, keep_backup=True, before_rename=before_rename)
+    print("next: restart containerd and create a RuntimeClass with handler: " + args.handler, file=out)
+    return EXIT_OK
+
+
+def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = None,
+         before_rename: Callable[[Path], None] | None = None) -> int:
+    """Run the command; `before_rename` is a test hook called with each temp file before rename."""
+    out, err = out or sys.stdout, err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        problem = handler_name_problem(args.handler)
+        if problem:
+            raise ConfigError(f"{problem}; Kubernetes RuntimeClass handlers must be DNS labels",
+                              "choose a name such as 'kata' or 'kata-qemu'", source="--handler")
+        if args.drop_in:
+            return run_dropin(args, out, err, before_rename)
+        return run_main_file(args, out, err, before_rename)
+    except ConfigError as exc:
+        print(f"{PROG}: refused: {exc}", file=err)
+        return EXIT_REFUSED
+    except OSError as exc:
+        name = exc.filename or args.config
+        print(f"{PROG}: writing failed: {name}: {exc.strerror or exc}\n  the original file is "
+              "unchanged (the new content was never renamed into place)", file=err)
+        return EXIT_WRITE_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,83 @@
+"""Never lose an operator's file: timestamped backups and atomic replacement.
+
+`atomic_write` writes a temp file in the target's directory, copies mode and owner, fsyncs it,
+calls `before_rename` (verification, or a failure injected by a test), renames it over the
+target and fsyncs the directory. Any exception before the rename removes the temp file and
+leaves the target untouched. Symlinks are followed, so a linked config stays linked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+
+def backup_name(path: Path, now: datetime | None = None) -> Path:
+    """`config.toml.kataview-20261122T041500Z.bak` beside `path`, never an existing name."""
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    candidate = path.with_name(f"{path.name}.kataview-{stamp}.bak")
+    counter = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.kataview-{stamp}-{counter}.bak")
+        counter += 1
+    return candidate
+
+
+def _copy_owner(src: os.stat_result, fd: int) -> None:
+    try:
+        os.fchown(fd, src.st_uid, src.st_gid)
+    except PermissionError:
+        pass  # not root: the file keeps our own owner, which was the owner we could write as
+
+
+def backup(path: Path, now: datetime | None = None) -> Path:
+    """Copy `path` (content, mode, times, owner) to a timestamped backup beside it."""
+    real = Path(os.path.realpath(path))
+    target = backup_name(real, now)
+    shutil.copy2(real, target)
+    stat = real.stat()
+    try:
+        os.chown(target, stat.st_uid, stat.st_gid)
+    except PermissionError:
+        pass
+    return target
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o644,
+                 before_rename: Callable[[Path], None] | None = None) -> Path:
+    """Replace `path` with `data` atomically; keep its mode and owner. Returns the real path."""
+    real = Path(os.path.realpath(path))
+    existing = real.stat() if real.exists() else None
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{real.name}.kataview-", suffix=".tmp", dir=real.parent)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            os.fchmod(fd, (existing.st_mode & 0o7777) if existing else mode)
+            if existing:
+                _copy_owner(existing, fd)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if before_rename is not None:
+            before_rename(tmp)
+        os.replace(tmp, real)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(real.parent)
+    return real
