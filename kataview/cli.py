@@ -18,14 +18,19 @@ from kataview.settings import Settings, SettingsError, load_config_file, remembe
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def add_connection_flags(parser: argparse.ArgumentParser) -> None:
+def add_connection_flags(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
+    """The kubectl-like flags, accepted before and after the subcommand. On a subcommand their
+    defaults are suppressed, so `kataview --context C report` keeps C."""
+    if subcommand:
+        parser.set_defaults()
+        parser.argument_default = argparse.SUPPRESS
     group = parser.add_argument_group("connection (as kubectl)")
     group.add_argument("--kubeconfig", metavar="F", help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
     group.add_argument("--context", metavar="C", help="kubeconfig context to use (default: current-context)")
     scope = group.add_mutually_exclusive_group()
     scope.add_argument("-n", "--namespace", metavar="NS", help="only this namespace")
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace (the default)")
-    group.add_argument("--request-timeout", metavar="S", type=float, default=None,
+    group.add_argument("--request-timeout", metavar="S", type=float,
                        help="seconds to wait for the API server to accept a connection (default 10)")
     group.add_argument("--read-only", action="store_true",
                        help="refuse every change to the cluster and nodes (enforced in the transports)")
@@ -39,19 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kataview {__version__}")
     add_connection_flags(parser)
+    parser.set_defaults(request_timeout=None)
     parser.add_argument("--ssh-config", metavar="F", help="OpenSSH client config for reaching nodes (default ~/.ssh/config)")
     parser.add_argument("--demo", action="store_true", help="run on the embedded demo cluster (no cluster, no network)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     report = commands.add_parser("report", help="one-shot inventory and findings")
-    add_connection_flags(report)
-    report.add_argument("--json", action="store_true", help="print JSON (documented in the README)")
+    add_connection_flags(report, subcommand=True)
+    report.add_argument("--json", action="store_true", default=False, help="print JSON (documented in the README)")
     report.add_argument("--demo", action="store_true", help="report on the embedded demo cluster")
 
     vm = commands.add_parser("vm", help="VM detail of one pod, over SSH")
-    add_connection_flags(vm)
+    add_connection_flags(vm, subcommand=True)
     vm.add_argument("pod", metavar="NAMESPACE/POD")
-    vm.add_argument("--json", action="store_true")
+    vm.add_argument("--json", action="store_true", default=False)
     vm.add_argument("--ssh-config", metavar="F")
 
     setup = commands.add_parser("setup", help="turn a containerd or CRI-O node into a Kata node",

@@ -96,14 +96,17 @@ def build_report(snapshot: ClusterSnapshot, info: SourceInfo) -> dict[str, Any]:
 
 
 def run_report(settings: Settings, *, as_json: bool) -> int:
-    from kataview.kube.errors import KubeError
+    from kataview.kube.errors import KubeConfigError, KubeError
     from kataview.live import gather_once
 
     try:
         info, snapshot = asyncio.run(gather_once(settings))
+    except KubeConfigError as error:
+        print(f"kataview report: {error}", file=sys.stderr)
+        return 2
     except KubeError as error:
         print(f"kataview report: {error}", file=sys.stderr)
-        return error.exit_code
+        return 1
     report = build_report(snapshot, info)
     if as_json:
         json.dump(report, sys.stdout, indent=2, ensure_ascii=False)

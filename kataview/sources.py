@@ -45,3 +45,10 @@ class StaticSource:
         while True:
             snapshot, state = await self._queue.get()
             publish(snapshot, state)
+
+
+def build_source(settings, demo_size=None) -> SnapshotSource:
+    """The source for these settings: the embedded demo or a live cluster (see kataview.live)."""
+    from kataview.live import build_source as build
+
+    return build(settings, demo_size)

@@ -1,0 +1,124 @@
+"""Glue between the command line and the cluster: a real one, or the embedded demo.
+
+The demo is not a shortcut around the real path: it starts the API server double on
+loopback (HTTPS, bearer token), writes a throw-away kubeconfig and then goes through the
+same kubeconfig loading, transport and informers as a production cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+from typing import AsyncIterator
+
+from kataview.kube.cluster import ClusterWatcher, fetch_once
+from kataview.kube.connection import Connection, ConnectionSettings, connect, load_configuration
+from kataview.model.records import ClusterSnapshot
+from kataview.settings import Settings
+from kataview.sources import Publish, SourceInfo
+
+DEMO_CONTEXT = "kataview-demo"
+
+
+def connection_settings(settings: Settings, kubeconfig: str | None = None, *,
+                        for_setup: bool = False) -> ConnectionSettings:
+    """Read-only everywhere except the setup path, which honours --read-only (plan only)."""
+    return ConnectionSettings(kubeconfig=kubeconfig or settings.kubeconfig, context=settings.context,
+                              connect_timeout=settings.connect_timeout,
+                              read_only=settings.read_only if for_setup else True)
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def demo_cluster(demo_size: tuple[int | None, int | None] = (None, None), *,
+                       motion: bool = True, port: int = 0) -> AsyncIterator[Path]:
+    """Run the API server double with the demo scenario; yield a kubeconfig path for it."""
+    from kataview.demo.apiserver import ApiServerDouble
+    from kataview.demo.motion import DemoMotion
+    from kataview.demo.scenario import classic_objects, generated_objects
+
+    nodes, pods = demo_size
+    objects = generated_objects(nodes or 50, pods or 1000) if (nodes or pods) else classic_objects()
+    directory = Path(tempfile.mkdtemp(prefix="kataview-demo-"))
+    server = ApiServerDouble(objects, port=port)
+    mover = None
+    try:
+        await server.start()
+        kubeconfig = server.write_kubeconfig(directory / "kubeconfig", context=DEMO_CONTEXT)
+        if motion:
+            mover = asyncio.create_task(DemoMotion().run(server.store), name="demo-motion")
+        yield kubeconfig
+    finally:
+        if mover is not None:
+            mover.cancel()
+            await asyncio.gather(mover, return_exceptions=True)
+        await server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def namespace_of(settings: Settings) -> str | None:
+    return None if settings.all_namespaces else settings.namespace
+
+
+async def gather_once(settings: Settings) -> tuple[SourceInfo, ClusterSnapshot]:
+    """List everything once (GET only, paginated): the data behind `kataview report`."""
+    async with contextlib.AsyncExitStack() as stack:
+        kubeconfig = None
+        if settings.demo:
+            kubeconfig = str(await stack.enter_async_context(demo_cluster(motion=False)))
+        connection: Connection = await connect(connection_settings(settings, kubeconfig))
+        stack.push_async_callback(connection.close)
+        snapshot = await fetch_once(connection, namespace_of(settings))
+        return SourceInfo(connection.context, connection.server, namespace_of(settings)), snapshot
+
+
+class LiveSource:
+    """Watches a cluster through the informers; publishes coalesced snapshots."""
+
+    def __init__(self, settings: Settings, kubeconfig: str | None = None,
+                 info: SourceInfo | None = None) -> None:
+        self.settings = settings
+        self.kubeconfig = kubeconfig
+        if info is None:
+            # Blocking but quick, and it makes a bad kubeconfig fail before the TUI starts.
+            loaded = load_configuration(connection_settings(settings, kubeconfig))
+            info = SourceInfo(loaded.context, loaded.configuration.host, namespace_of(settings))
+        self.info = info
+
+    async def run(self, publish: Publish) -> None:
+        connection = await connect(connection_settings(self.settings, self.kubeconfig))
+        try:
+            watcher = ClusterWatcher(connection, namespace_of(self.settings), on_snapshot=publish)
+            async with watcher:
+                await asyncio.Event().wait()  # until the app cancels us
+        finally:
+            await connection.close()
+
+
+class DemoSource:
+    """The embedded demo cluster, watched through the real informers."""
+
+    def __init__(self, settings: Settings, demo_size: tuple[int | None, int | None] = (None, None)) -> None:
+        self.settings = settings
+        self.demo_size = demo_size
+        self.port = free_loopback_port()
+        self.info = SourceInfo(DEMO_CONTEXT, f"https://127.0.0.1:{self.port}", namespace_of(settings))
+
+    async def run(self, publish: Publish) -> None:
+        async with demo_cluster(self.demo_size, port=self.port) as kubeconfig:
+            await LiveSource(self.settings, str(kubeconfig), self.info).run(publish)
+
+
+def build_source(settings: Settings, demo_size: tuple[int | None, int | None] | None = None):
+    if settings.demo or demo_size:
+        return DemoSource(settings, demo_size or (None, None))
+    return LiveSource(settings)
