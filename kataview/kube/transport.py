@@ -1,0 +1,248 @@
+"""HTTP(S) to the API server over aiohttp, with the TLS material and credentials of the
+official client's Configuration, typed errors, and the read-only guard.
+
+The read-only guard lives here and nowhere else: with read_only=True every verb but GET
+(list and watch are GETs) raises ReadOnlyViolation before a connection is even opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import ssl
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable, Mapping
+
+import aiohttp
+from kubernetes.client import Configuration
+
+from .errors import (ApiError, KubeConfigError, KubeTLSError, KubeUnreachable,
+                     ReadOnlyViolation, api_error, one_line)
+
+USER_AGENT = "kataview"
+READ_VERBS = frozenset({"GET"})
+Query = Mapping[str, str | int] | None
+
+
+class KubeTransport:
+    """One aiohttp session to one API server. Create it inside a running event loop's task
+    (the session is opened lazily on the first request); close it with `await close()`."""
+
+    def __init__(self, configuration: Configuration, *, connect_timeout: float = 10.0,
+                 read_timeout: float = 60.0, read_only: bool = True) -> None:
+        self.configuration = configuration
+        self.server = str(configuration.host).rstrip("/")
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.read_only = read_only
+        self._ssl = _ssl_context(configuration, self.server)
+        self._session: aiohttp.ClientSession | None = None
+        self._auth_lock = asyncio.Lock()
+
+    # -- public API -------------------------------------------------------------------------
+
+    async def get_json_bytes(self, path: str, query: Query = None) -> bytes:
+        """GET path and return the raw JSON body (decoding is the caller's job)."""
+        async with self._open("GET", path, query) as response:
+            return await response.read()
+
+    async def stream_lines(self, path: str, query: Query = None, *,
+                           idle_timeout: float | None = None,
+                           on_open: Callable[[], None] | None = None) -> AsyncIterator[bytes]:
+        """GET a watch and yield its newline-separated JSON lines as they arrive. The iterator
+        ends when the server closes the stream (watch timeout); a broken connection raises
+        KubeUnreachable. idle_timeout: seconds without data before the stream counts as dead.
+        on_open is called once the server has accepted the watch (HTTP 200).
+        Use it with contextlib.aclosing when breaking out early."""
+        timeout = self._timeout(idle_timeout)
+        async with self._open("GET", path, query, timeout=timeout) as response:
+            if on_open is not None:
+                on_open()
+            buffer = bytearray()
+            async for chunk in response.content.iter_any():
+                buffer += chunk
+                start = 0
+                while (end := buffer.find(b"\n", start)) >= 0:
+                    if end > start:
+                        yield bytes(buffer[start:end])
+                    start = end + 1
+                del buffer[:start]
+            if buffer.strip():
+                yield bytes(buffer)
+
+    async def request(self, method: str, path: str, body: Any = None, *, query: Query = None,
+                      content_type: str = "application/json") -> bytes:
+        """Any verb, for writer.py only. Refused before sending when read-only."""
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"Content-Type": content_type} if data is not None else None
+        async with self._open(method, path, query, data=data, headers=headers) as response:
+            return await response.read()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> KubeTransport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def check_verb(self, method: str, path: str) -> None:
+        """The read-only guard."""
+        if self.read_only and method.upper() not in READ_VERBS:
+            raise ReadOnlyViolation(
+                f"read-only mode: refused {method.upper()} {path} (nothing was sent)")
+
+    @asynccontextmanager
+    async def _open(self, method: str, path: str, query: Query = None, *, data: bytes | None = None,
+                    headers: Mapping[str, str] | None = None,
+                    timeout: aiohttp.ClientTimeout | None = None,
+                    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        method = method.upper()
+        self.check_verb(method, path)
+        session = self._get_session()
+        all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        all_headers.update(headers or {})
+        authorization = await self._authorization()
+        if authorization:
+            all_headers["Authorization"] = authorization
+        params = {key: str(value) for key, value in (query or {}).items()}
+        try:
+            async with session.request(
+                method, self.server + path, params=params, data=data, headers=all_headers,
+                timeout=timeout or self._timeout(self.read_timeout), proxy=self._proxy(),
+                server_hostname=self.configuration.tls_server_name or None,
+            ) as response:
+                if response.status >= 400:
+                    raise await _error_from(response, method, path)
+                yield response
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise KubeTLSError(f"TLS to {self.server} failed: {exc.certificate_error}",
+                               self.server) from None
+        except aiohttp.ClientSSLError as exc:
+            raise KubeTLSError(f"TLS to {self.server} failed: {exc}", self.server) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise KubeUnreachable(f"cannot reach {self.server}: {_os_reason(exc.os_error)}",
+                                  self.server) from None
+        except aiohttp.ConnectionTimeoutError:
+            raise KubeUnreachable(f"cannot reach {self.server}: no connection within "
+                                  f"{self.connect_timeout:g} s", self.server) from None
+        except aiohttp.SocketTimeoutError:
+            raise KubeUnreachable(f"{self.server} stopped answering during {method} {path}",
+                                  self.server) from None
+        except aiohttp.ClientPayloadError:
+            raise KubeUnreachable(f"connection to {self.server} broke mid-response "
+                                  f"({method} {path})", self.server) from None
+        except aiohttp.ClientConnectionError as exc:
+            raise KubeUnreachable(f"connection to {self.server} lost ({method} {path}): "
+                                  f"{exc or type(exc).__name__}", self.server) from None
+
+    def _timeout(self, read: float | None) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=None, connect=self.connect_timeout,
+                                     sock_connect=self.connect_timeout, sock_read=read)
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=True,
+                                                  auto_decompress=True)
+        return self._session
+
+    def _proxy(self) -> str | None:
+        # a proxy-url from the kubeconfig; proxies from the environment go through trust_env
+        if getattr(self.configuration, "_proxy_from_env", False):
+            return None
+        return self.configuration.proxy or None
+
+    async def _authorization(self) -> str | None:
+        """The Authorization header. The client's refresh hook (exec plugin expiry, in-cluster
+        token file) may run a subprocess: run it in a thread, one at a time."""
+        configuration = self.configuration
+        if configuration.refresh_api_key_hook is None:
+            token = configuration.api_key.get("BearerToken")
+        else:
+            async with self._auth_lock:
+                token = await asyncio.to_thread(configuration.get_api_key_with_prefix,
+                                                "BearerToken")
+        if token:
+            scheme, _, credentials = str(token).partition(" ")
+            if scheme.lower() == "bearer" and credentials:
+                return f"Bearer {credentials}"  # the in-cluster loader writes "bearer ..."
+            return str(token)
+        if configuration.username and configuration.password:
+            return aiohttp.BasicAuth(configuration.username, configuration.password).encode()
+        return None
+
+
+def _os_reason(error: OSError) -> str:
+    """"Connection refused" rather than asyncio's "Connect call failed ('127.0.0.1', 6443)"."""
+    if not isinstance(error, socket.gaierror) and error.errno and error.errno > 0:
+        return os.strerror(error.errno)
+    return error.strerror or str(error) or type(error).__name__
+
+
+def _ssl_context(configuration: Configuration, server: str) -> ssl.SSLContext | None:
+    if not server.startswith("https"):
+        return None
+    try:
+        if configuration.verify_ssl:
+            context = ssl.create_default_context(cafile=configuration.ssl_ca_cert or None)
+            if configuration.ca_cert_data:
+                data = configuration.ca_cert_data
+                context.load_verify_locations(cadata=data)
+            if configuration.assert_hostname is False:
+                context.check_hostname = False
+        else:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if configuration.cert_file:
+            context.load_cert_chain(configuration.cert_file, configuration.key_file or None)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise KubeConfigError(f"TLS settings for {server}: {exc}") from None
+    return context
+
+
+async def _error_from(response: aiohttp.ClientResponse, method: str, path: str) -> ApiError:
+    body = await response.read()
+    message, kind = "", ""
+    try:
+        status = json.loads(body)
+        if isinstance(status, dict):
+            message = str(status.get("message") or "")
+            kind = str((status.get("details") or {}).get("kind") or "")
+    except ValueError:
+        message = body[:200].decode("utf-8", "replace")
+    if not message:
+        message = f"HTTP {response.status} {response.reason or ''} for {method} {path}"
+    resource = kind or resource_of(path)
+    retry_after = _retry_after(response.headers.get("Retry-After"))
+    return api_error(response.status, one_line(message), path, resource, retry_after)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare from an API server; the caller uses its default
+
+
+def resource_of(path: str) -> str:
+    """The resource plural a path addresses: /api/v1/namespaces/x/pods/y -> "pods"."""
+    parts = [part for part in path.split("?", 1)[0].split("/") if part]
+    if not parts:
+        return ""
+    rest = parts[2:] if parts[0] == "api" else parts[3:]
+    if len(rest) > 2 and rest[0] == "namespaces":
+        rest = rest[2:]
+    return rest[0] if rest else ""
