@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import AsyncIterator, Callable, Mapping
 
-from kataview.model.records import ClusterSnapshot, Event
+from kataview.model.records import ClusterSnapshot, Event, WatchState
 
 from .connection import Connection
 from .decode import KINDS
@@ -27,29 +27,6 @@ from .informer import Informer, field_selector_for, resource_paths
 logger = logging.getLogger(__name__)
 PHASES = ("syncing", "live", "reconnecting", "stale")
 _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
-
-
-@dataclass(frozen=True, slots=True)
-class WatchState:
-    """How current the snapshot is. phase: "syncing" (first lists running), "live" (every
-    readable resource watched), "reconnecting" (a watch broke, first retry running),
-    "stale" (retries keep failing: the data is as of stale_since)."""
-
-    phase: str
-    synced: int  # informers with a completed list
-    total: int
-    stale_since: datetime | None = None  # start of the oldest current failure streak
-    errors: Mapping[str, str] = field(default_factory=dict)  # resource -> current error
-    last_error: str | None = None  # the most recent error seen, even if since recovered
-
-    @property
-    def label(self) -> str:
-        """Short status text, e.g. "live", "syncing 3/5", "stale since 12:03:07"."""
-        if self.phase == "syncing":
-            return f"syncing {self.synced}/{self.total}"
-        if self.phase == "live" or self.stale_since is None:
-            return self.phase
-        return f"{self.phase} since {self.stale_since.astimezone():%H:%M:%S}"
 
 
 SnapshotCallback = Callable[[ClusterSnapshot, WatchState], None]

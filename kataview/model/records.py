@@ -277,4 +277,13 @@ class WatchState:
     stale_since: datetime | None = None  # set while the data may be out of date
     # resource -> short reason it cannot be read or watched right now ("forbidden", "HTTP 500")
     errors: Mapping[str, str] = field(default_factory=dict)
-    last_error: str = ""
+    last_error: str | None = None  # the most recent error seen, even if since recovered
+
+    @property
+    def label(self) -> str:
+        """Short status text, e.g. "live", "syncing 3/5", "stale since 12:03:07"."""
+        if self.phase == "syncing":
+            return f"syncing {self.synced}/{self.total}"
+        if self.phase == "live" or self.stale_since is None:
+            return self.phase
+        return f"{self.phase} since {self.stale_since.astimezone():%H:%M:%S}"
