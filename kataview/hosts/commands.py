@@ -86,6 +86,28 @@ def readable_path(value: str) -> str:
     raise ValueError(f"path is outside the readable allowlist: {value!r}")
 
 
+MONITOR_SOCKET_DIRS = ("/run/vc/sbs", "/run/kata")  # Go runtime, runtime-rs
+MONITOR_SOCKET_NAME = "shim-monitor.sock"
+
+
+def monitor_socket_path(directory: str, sandbox_id: str) -> str:
+    """The shim's monitor socket for a sandbox: the only unix socket kataview opens."""
+    if directory not in MONITOR_SOCKET_DIRS:
+        raise ValueError(f"not a monitor socket directory: {directory!r}")
+    return f"{directory}/{object_id(sandbox_id)}/{MONITOR_SOCKET_NAME}"
+
+
+def is_monitor_socket(path: str) -> bool:
+    """True only for a path :func:`monitor_socket_path` renders."""
+    if not isinstance(path, str) or not path.endswith("/" + MONITOR_SOCKET_NAME):
+        return False
+    directory, _, rest = path.rpartition("/")[0].rpartition("/")
+    try:
+        return monitor_socket_path(directory, rest) == path
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     """Base of every allowlisted command. ``argv()`` is validated when the object is built."""
@@ -114,6 +136,14 @@ class Uname(Command):
 class Nproc(Command):
     def argv(self) -> tuple[str, ...]:
         return ("nproc",)
+
+
+@dataclass(frozen=True, slots=True)
+class Id(Command):
+    """``id -u``: the remote uid, to know whether root-only reads need ``sudo -n``."""
+
+    def argv(self) -> tuple[str, ...]:
+        return ("id", "-u")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +197,7 @@ class CtrContainerInfo(Command):
 def command_from_argv(argv: Sequence[str]) -> Command:
     """The builder that renders exactly ``argv`` (without sudo); ``ValueError`` otherwise."""
     words = tuple(argv)
-    fixed = {Ps().argv(): Ps(), Uname().argv(): Uname(), Nproc().argv(): Nproc()}
+    fixed = {Ps().argv(): Ps(), Uname().argv(): Uname(), Nproc().argv(): Nproc(), Id().argv(): Id()}
     if words in fixed:
         return fixed[words]
     match words:
@@ -236,20 +266,25 @@ def _frame(nonce: str, index: int, command_line: str) -> list[str]:
     ]
 
 
-def batch(commands: Sequence[Command], *, sudo: bool = False, nonce: str | None = None) -> str:
+def batch(commands: Sequence[Command], *, sudo: bool | Sequence[bool] = False,
+          nonce: str | None = None) -> str:
     """One shell script running ``commands`` in order, each framed by nonce markers.
 
     Markers go to stdout and stderr so both streams can be split. A failing command does
     not stop the rest (no ``set -e``); stdin is closed so nothing can wait for input.
+    ``sudo`` is one flag for all commands or one flag per command.
     """
     nonce = nonce or secrets.token_hex(8)
     if not re.fullmatch(r"[0-9a-f]{16}", nonce):
         raise ValueError("nonce must be 16 lowercase hex characters")
+    flags = [sudo] * len(commands) if isinstance(sudo, bool) else list(sudo)
+    if len(flags) != len(commands):
+        raise ValueError("one sudo flag per command")
     lines = []
-    for index, command in enumerate(commands):
+    for index, (command, with_sudo) in enumerate(zip(commands, flags)):
         if not isinstance(command, Command):
             raise ValueError(f"not an allowlisted command: {command!r}")
-        lines += _frame(nonce, index, command.render(sudo=sudo))
+        lines += _frame(nonce, index, command.render(sudo=bool(with_sudo)))
     return "\n".join(lines) + "\n"
 
 

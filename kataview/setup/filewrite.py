@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Callable
 
 
-def backup_name(path: Path, now: datetime | None = None) -> Path:
-    """`config.toml.kataview-20261122T041500Z.bak` beside `path`, never an existing name."""
+def backup_name(path: Path, now: datetime | None = None, directory: Path | None = None) -> Path:
+    """`config.toml.kataview-20261122T041500Z.bak` beside `path` (or in `directory`), never an
+    existing name."""
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    candidate = path.with_name(f"{path.name}.kataview-{stamp}.bak")
+    place = Path(directory) if directory is not None else path.parent
+    candidate = place / f"{path.name}.kataview-{stamp}.bak"
     counter = 1
     while candidate.exists():
-        candidate = path.with_name(f"{path.name}.kataview-{stamp}-{counter}.bak")
+        candidate = place / f"{path.name}.kataview-{stamp}-{counter}.bak"
         counter += 1
     return candidate
 
@@ -34,10 +36,13 @@ def _copy_owner(src: os.stat_result, fd: int) -> None:
         pass  # not root: the file keeps our own owner, which was the owner we could write as
 
 
-def backup(path: Path, now: datetime | None = None) -> Path:
-    """Copy `path` (content, mode, times, owner) to a timestamped backup beside it."""
+def backup(path: Path, now: datetime | None = None, directory: Path | None = None) -> Path:
+    """Copy `path` (content, mode, times, owner) to a timestamped backup beside it, or in
+    `directory` (created 0700) where a file beside it would be read as config (crio.conf.d)."""
     real = Path(os.path.realpath(path))
-    target = backup_name(real, now)
+    if directory is not None:
+        Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = backup_name(real, now, directory)
     shutil.copy2(real, target)
     stat = real.stat()
     try:
