@@ -43,6 +43,13 @@ class ClusterWriter:
     async def delete_runtime_class(self, name: str) -> dict[str, Any]:
         return await self._call("DELETE", f"{RUNTIME_CLASSES}/{quote(name, safe='')}")
 
+    async def create_network_policy(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        namespace = manifest["metadata"]["namespace"]
+        return await self._call("POST", _policies_path(namespace), dict(manifest))
+
+    async def delete_network_policy(self, namespace: str, name: str) -> dict[str, Any]:
+        return await self._call("DELETE", f"{_policies_path(namespace)}/{quote(name, safe='')}")
+
     async def patch_node_labels(self, node: str,
                                 labels: Mapping[str, str | None]) -> dict[str, Any]:
         """Set labels on a node; a value of None removes that label (JSON merge patch)."""
@@ -57,6 +64,10 @@ class ClusterWriter:
         if resource_version:
             body["metadata"] = {"resourceVersion": resource_version}
         return await self._call("PATCH", _node_path(node), body, MERGE_PATCH)
+
+
+def _policies_path(namespace: str) -> str:
+    return f"/apis/networking.k8s.io/v1/namespaces/{quote(namespace, safe='')}/networkpolicies"
 
 
 def _node_path(node: str) -> str:
