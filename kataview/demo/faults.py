@@ -1,0 +1,128 @@
+"""Fault injection and RBAC denials for the API server double. Thread-safe: tests on another
+thread (see `serve_in_thread`) may call these while the server runs."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from .resources import resource_for
+
+ANY = "*"
+
+
+def _plural(resource: str | None) -> str:
+    return ANY if resource in (None, ANY) else resource_for(resource).plural
+
+
+@dataclass
+class _Shot:
+    times: int
+    value: int
+
+
+class Faults:
+    """One-shot and standing faults, keyed by resource plural (`pods`) or `*` for all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._gone: dict[str, int] = {}
+        self._throttle: dict[str, _Shot] = {}
+        self._error: dict[str, _Shot] = {}
+        self._delay: dict[str, float] = {}
+        self.on_drop_watches: Callable[[], None] = lambda: None
+        self.on_compact: Callable[[], None] = lambda: None
+
+    def drop_watches(self) -> None:
+        """Close every open watch abruptly (the connection is aborted mid-stream)."""
+        self.on_drop_watches()
+
+    def gone_next(self, resource: str, times: int = 1) -> None:
+        """The next `times` watches on `resource` answer a 410 Expired ERROR event."""
+        with self._lock:
+            key = _plural(resource)
+            self._gone[key] = self._gone.get(key, 0) + times
+
+    def throttle(self, resource: str, retry_after: int = 1, times: int = 1) -> None:
+        """The next `times` requests on `resource` get 429 with Retry-After."""
+        with self._lock:
+            self._throttle[_plural(resource)] = _Shot(times, retry_after)
+
+    def error(self, resource: str, status: int = 500, times: int = 1) -> None:
+        """The next `times` requests on `resource` get `status` (500, 503, ...)."""
+        with self._lock:
+            self._error[_plural(resource)] = _Shot(times, status)
+
+    def delay(self, resource: str, seconds: float) -> None:
+        """Every response on `resource` waits `seconds` first (0 removes the delay)."""
+        with self._lock:
+            key = _plural(resource)
+            if seconds > 0:
+                self._delay[key] = seconds
+            else:
+                self._delay.pop(key, None)
+
+    def compact(self) -> None:
+        """Forget the change history: older resourceVersions and continue tokens get 410."""
+        self.on_compact()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._gone.clear(), self._throttle.clear(), self._error.clear(), self._delay.clear()
+
+    # -- consumed by the server ---------------------------------------------------------------
+
+    def _take(self, table: dict[str, _Shot], plural: str) -> int | None:
+        with self._lock:
+            for key in (plural, ANY):
+                shot = table.get(key)
+                if shot is not None:
+                    shot.times -= 1
+                    if shot.times <= 0:
+                        del table[key]
+                    return shot.value
+        return None
+
+    def take_throttle(self, plural: str) -> int | None:
+        return self._take(self._throttle, plural)
+
+    def take_error(self, plural: str) -> int | None:
+        return self._take(self._error, plural)
+
+    def take_gone(self, plural: str) -> bool:
+        with self._lock:
+            for key in (plural, ANY):
+                if self._gone.get(key, 0) > 0:
+                    self._gone[key] -= 1
+                    return True
+        return False
+
+    def delay_for(self, plural: str) -> float:
+        with self._lock:
+            return self._delay.get(plural, self._delay.get(ANY, 0.0))
+
+
+class Rbac:
+    """Everything is allowed unless denied: deny(resource, verb=None, user=None)."""
+
+    VERBS = ("get", "list", "watch", "create", "update", "patch", "delete")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._denied: set[tuple[str, str, str]] = set()
+
+    def deny(self, resource: str, verb: str | None = None, user: str | None = None) -> None:
+        if verb is not None and verb not in self.VERBS + ("deletecollection",):
+            raise ValueError(f"unknown verb {verb!r}")
+        with self._lock:
+            self._denied.add((_plural(resource), verb or ANY, user or ANY))
+
+    def allow_all(self) -> None:
+        with self._lock:
+            self._denied.clear()
+
+    def allowed(self, user: str, plural: str, verb: str) -> bool:
+        with self._lock:
+            return not any((r in (plural, ANY)) and (v in (verb, ANY)) and (u in (user, ANY))
+                           for r, v, u in self._denied)

@@ -1,0 +1,97 @@
+"""`kataview demo --serve`: the API server double on loopback until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from .apiserver import ApiServerDouble
+from .motion import DemoMotion
+from .scenario import classic_objects
+from .generator import generated_objects
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kataview demo --serve",
+                                     description="Serve the demo cluster's Kubernetes API on loopback.")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--nodes", type=int, help="generate a cluster with N nodes")
+    parser.add_argument("--pods", type=int, help="generate a cluster with N pods")
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: any free one)")
+    parser.add_argument("--kubeconfig-out", type=Path, help="where to write the kubeconfig")
+    parser.add_argument("--plain-http", action="store_true", help="serve HTTP instead of HTTPS")
+    return parser
+
+
+def default_kubeconfig_path() -> Path:
+    """Under $XDG_RUNTIME_DIR, else a private temp dir; never ~/.kube."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK):
+        base = Path(runtime) / "kataview"
+        base.mkdir(mode=0o700, exist_ok=True)
+    else:
+        base = Path(tempfile.mkdtemp(prefix="kataview-demo-"))
+    return base / f"demo-kubeconfig-{os.getpid()}.yaml"
+
+
+def _refuse(path: Path) -> bool:
+    kube_dir = (Path.home() / ".kube").resolve()
+    resolved = path.expanduser().resolve()
+    return resolved == kube_dir or kube_dir in resolved.parents
+
+
+def serve_main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(list(argv) if argv is not None else None)
+    if args.kubeconfig_out is not None and _refuse(args.kubeconfig_out):
+        print("kataview demo: refusing to write a kubeconfig under ~/.kube", file=sys.stderr)
+        return 2
+    if args.nodes is not None or args.pods is not None:
+        objects = generated_objects(args.nodes or 3, args.pods or 0, seed=args.seed)
+    else:
+        objects = classic_objects()
+    try:
+        return asyncio.run(_serve(args, objects))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(args: argparse.Namespace, objects: list[dict]) -> int:
+    api = ApiServerDouble(objects, tls=not args.plain_http, port=args.port)
+    del objects
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await api.start()
+    path = args.kubeconfig_out or default_kubeconfig_path()
+    api.write_kubeconfig(path)
+    store = api.store
+    print(f"kataview demo API server at {api.url} ({store.count('Node')} nodes, "
+          f"{store.count('Pod')} pods)")
+    print(f"kubeconfig: {path}")
+    print(f"  export KUBECONFIG={path}")
+    print("Ctrl-C to stop.", flush=True)
+    motion = asyncio.create_task(DemoMotion().run(store))
+    try:
+        await stop.wait()
+    finally:
+        motion.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await motion
+        await api.stop()
+        if args.kubeconfig_out is None:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve_main())

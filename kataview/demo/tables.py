@@ -1,0 +1,274 @@
+"""Server-side Table output (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`), with the
+columns and cells of the real apiserver's printers (pkg/printers/internalversion)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+from .resources import Resource
+
+NAME_DOC = ("Name must be unique within a namespace. Is required when creating resources, although "
+            "some resources may allow a client to request the generation of an appropriate name "
+            "automatically. Name is primarily intended for creation idempotence and configuration "
+            "definition. Cannot be updated. More info: "
+            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names")
+AGE_DOC = ("CreationTimestamp is a timestamp representing the server time when this object was "
+           "created. It is not guaranteed to be set in happens-before order across separate "
+           "operations. Clients may not set this value. It is represented in RFC3339 form and is "
+           "in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: "
+           "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
+
+
+def _col(name: str, description: str = "", priority: int = 0, fmt: str = "",
+         kind: str = "string") -> dict:
+    return {"name": name, "type": kind, "format": fmt, "description": description,
+            "priority": priority}
+
+
+def _name() -> dict:
+    return _col("Name", NAME_DOC, fmt="name")
+
+
+def _age() -> dict:
+    return _col("Age", AGE_DOC)
+
+
+COLUMNS: dict[str, list[dict]] = {
+    "Pod": [_name(), _col("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+            _col("Status", "The aggregate status of the containers in this pod."),
+            _col("Restarts", "The number of times the containers in this pod have been restarted "
+                 "and when the last container in this pod has restarted."),
+            _age(), _col("IP", "podIP is the IP address allocated to the pod.", 1),
+            _col("Node", "NodeName indicates in which node this pod is scheduled.", 1),
+            _col("Nominated Node", "nominatedNodeName is set only when this pod preempts other "
+                 "pods on the node.", 1),
+            _col("Readiness Gates", "If specified, all readiness gates will be evaluated for pod "
+                 "readiness.", 1)],
+    "Node": [_name(), _col("Status", "The status of the node"), _col("Roles", "The roles of the node"),
+             _age(), _col("Version", "Kubelet Version reported by the node."),
+             _col("Internal-IP", "List of addresses reachable to the node.", 1),
+             _col("External-IP", "List of addresses reachable to the node.", 1),
+             _col("OS-Image", "OS Image reported by the node from /etc/os-release.", 1),
+             _col("Kernel-Version", "Kernel Version reported by the node.", 1),
+             _col("Container-Runtime", "ContainerRuntime Version reported by the node.", 1)],
+    "RuntimeClass": [_name(), _col("Handler", "handler specifies the underlying runtime and "
+                                   "configuration that the CRI implementation will use."), _age()],
+    "Namespace": [_name(), _col("Status", "The status of the namespace"), _age()],
+    "NetworkPolicy": [_name(), _col("Pod-Selector", "podSelector selects the pods to which this "
+                                    "NetworkPolicy object applies."), _age()],
+    "Event": [_col("Last Seen", "The time at which the most recent occurrence of this event was "
+                   "recorded."), _col("Type", "Type of this event (Normal, Warning)"),
+              _col("Reason", "This should be a short, machine understandable string."),
+              _col("Object", "The object that this event is about."),
+              _col("Subobject", "FieldPath of the involved object.", 1),
+              _col("Source", "The component reporting this event.", 1),
+              _col("Message", "A human-readable description of the status of this operation."),
+              _col("First Seen", "The time at which the event was first recorded.", 1),
+              _col("Count", "The number of times this event has occurred.", 1),
+              _col("Name", NAME_DOC, 1, "name")],
+}
+
+
+def human_duration(seconds: float) -> str:
+    """k8s.io/apimachinery/pkg/util/duration.HumanDuration."""
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    if s < 0:
+        return "0s"
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = s // 3600
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = (hours // 24) % 365
+        return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
+    return f"{hours // 24 // 365}y"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def since(value: str | None, now: datetime) -> str:
+    moment = parse_time(value)
+    return "<unknown>" if moment is None else human_duration((now - moment).total_seconds())
+
+
+def _pod_cells(pod: dict, now: datetime) -> list:
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or ""
+    for cond in status.get("conditions") or ():
+        if cond.get("type") == "PodScheduled" and cond.get("reason") == "SchedulingGated":
+            reason = "SchedulingGated"
+    reason, initializing = _init_reason(spec, status, reason)
+    restarts, ready, last_restart = 0, 0, None
+    if not initializing:
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or []):
+            restarts += cs.get("restartCount", 0)
+            finished = ((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
+            if finished and (last_restart is None or finished > last_restart):
+                last_restart = finished
+            state = cs.get("state") or {}
+            waiting, terminated = state.get("waiting"), state.get("terminated")
+            if waiting and waiting.get("reason"):
+                reason = waiting["reason"]
+            elif terminated and terminated.get("reason"):
+                reason = terminated["reason"]
+            elif terminated:
+                signal = terminated.get("signal")
+                reason = f"Signal:{signal}" if signal else f"ExitCode:{terminated.get('exitCode', 0)}"
+            elif cs.get("ready") and "running" in state:
+                has_running = True
+                ready += 1
+        if reason == "Completed" and has_running:
+            ready_cond = any(c.get("type") == "Ready" for c in status.get("conditions") or ())
+            reason = "Running" if ready_cond else "NotReady"
+    if pod["metadata"].get("deletionTimestamp"):
+        if status.get("reason") == "NodeLost":
+            reason = "Unknown"
+        elif status.get("phase") not in ("Succeeded", "Failed"):
+            reason = "Terminating"
+    restarts_cell = f"{restarts} ({since(last_restart, now)} ago)" if last_restart else str(restarts)
+    gates = spec.get("readinessGates") or []
+    if gates:
+        true = {c.get("type") for c in status.get("conditions") or () if c.get("status") == "True"}
+        gates_cell = f"{sum(1 for g in gates if g.get('conditionType') in true)}/{len(gates)}"
+    else:
+        gates_cell = "<none>"
+    ips = status.get("podIPs") or ([{"ip": status["podIP"]}] if status.get("podIP") else [])
+    return [pod["metadata"]["name"], f"{ready}/{len(spec.get('containers') or [])}", reason,
+            restarts_cell, since(pod["metadata"].get("creationTimestamp"), now),
+            ips[0]["ip"] if ips else "<none>", spec.get("nodeName") or "<none>",
+            status.get("nominatedNodeName") or "<none>", gates_cell]
+
+
+def _init_reason(spec: dict, status: dict, reason: str) -> tuple[str, bool]:
+    inits = spec.get("initContainers") or []
+    regular = sum(1 for c in inits if c.get("restartPolicy") != "Always")
+    for i, cs in enumerate(status.get("initContainerStatuses") or []):
+        state = cs.get("state") or {}
+        terminated, waiting = state.get("terminated"), state.get("waiting")
+        if terminated and terminated.get("exitCode", 0) == 0:
+            continue
+        if "running" in state and cs.get("started") and i >= regular:
+            continue
+        if terminated:
+            reason = "Init:" + (terminated.get("reason") or f"ExitCode:{terminated.get('exitCode')}")
+        elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            reason = "Init:" + waiting["reason"]
+        else:
+            reason = f"Init:{i}/{len(inits)}"
+        initialized = any(c.get("type") == "Initialized" and c.get("status") == "True"
+                          for c in status.get("conditions") or ())
+        return reason, not initialized
+    return reason, False
+
+
+def _node_cells(node: dict, now: datetime) -> list:
+    meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
+    ready = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), None)
+    state = "Unknown" if ready is None else {"True": "Ready"}.get(ready.get("status"), "NotReady")
+    if ready is not None and ready.get("status") == "Unknown":
+        state = "NotReady"
+    if spec.get("unschedulable"):
+        state += ",SchedulingDisabled"
+    labels = meta.get("labels") or {}
+    roles = sorted({k.split("/", 1)[1] for k in labels
+                    if k.startswith("node-role.kubernetes.io/") and "/" in k}
+                   | ({labels["kubernetes.io/role"]} if labels.get("kubernetes.io/role") else set()))
+    roles = [r for r in roles if r]
+    addresses = status.get("addresses") or []
+    info = status.get("nodeInfo") or {}
+
+    def address(kind: str) -> str:
+        return next((a["address"] for a in addresses if a.get("type") == kind), "<none>")
+
+    return [meta["name"], state, ",".join(roles) or "<none>",
+            since(meta.get("creationTimestamp"), now), info.get("kubeletVersion", ""),
+            address("InternalIP"), address("ExternalIP"), info.get("osImage") or "<unknown>",
+            info.get("kernelVersion") or "<unknown>", info.get("containerRuntimeVersion") or "<unknown>"]
+
+
+def _event_cells(event: dict, now: datetime) -> list:
+    first = event.get("firstTimestamp") or event.get("eventTime")
+    first_cell = since(first, now)
+    last_cell = since(event.get("lastTimestamp"), now) if event.get("lastTimestamp") else first_cell
+    count = event.get("count") or 1
+    series = event.get("series")
+    if series:
+        last_cell, count = since(series.get("lastObservedTime"), now), series.get("count", count)
+    involved = event.get("involvedObject") or {}
+    target = involved.get("kind", "").lower()
+    if involved.get("name"):
+        target = f"{target}/{involved['name']}"
+    source = event.get("source") or {}
+    src = source.get("component") or event.get("reportingComponent") or ""
+    if source.get("host"):
+        src = f"{src}, {source['host']}"
+    return [last_cell, event.get("type", ""), event.get("reason", ""), target,
+            involved.get("fieldPath", ""), src, (event.get("message") or "").strip(), first_cell,
+            count, event["metadata"]["name"]]
+
+
+def format_label_selector(selector: dict | None) -> str:
+    selector = selector or {}
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or ():
+        op, values = expr.get("operator", ""), ",".join(expr.get("values") or ())
+        parts.append({"In": f"{expr['key']} in ({values})", "NotIn": f"{expr['key']} notin ({values})",
+                      "Exists": expr["key"], "DoesNotExist": f"!{expr['key']}"}.get(op, expr["key"]))
+    return ",".join(parts) or "<none>"
+
+
+CELLS: dict[str, Callable[[dict, datetime], list]] = {
+    "Pod": _pod_cells,
+    "Node": _node_cells,
+    "Event": _event_cells,
+    "RuntimeClass": lambda o, now: [o["metadata"]["name"], o.get("handler", ""),
+                                    since(o["metadata"].get("creationTimestamp"), now)],
+    "Namespace": lambda o, now: [o["metadata"]["name"], (o.get("status") or {}).get("phase", ""),
+                                 since(o["metadata"].get("creationTimestamp"), now)],
+    "NetworkPolicy": lambda o, now: [o["metadata"]["name"],
+                                     format_label_selector((o.get("spec") or {}).get("podSelector")),
+                                     since(o["metadata"].get("creationTimestamp"), now)],
+}
+
+
+def row(resource: Resource, body: dict, include: str, now: datetime, version: str | None = None) -> dict:
+    """One Table row; `include` is the includeObject parameter: Metadata (default), Object, None."""
+    result: dict = {"cells": CELLS[resource.kind](body, now)}
+    if include == "Object":
+        result["object"] = {"kind": resource.kind, "apiVersion": resource.api_version(version), **body}
+    elif include != "None":
+        result["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                            "metadata": body["metadata"]}
+    return result
+
+
+def table(resource: Resource, rows: list[dict], metadata: dict, columns: bool = True) -> dict:
+    result: dict = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata}
+    if columns:
+        result["columnDefinitions"] = COLUMNS[resource.kind]
+    result["rows"] = rows
+    return result
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)

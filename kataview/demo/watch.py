@@ -1,0 +1,169 @@
+"""WATCH: newline-delimited JSON events over a chunked response, replayed from the history,
+with bookmarks, timeoutSeconds, selectors (objects moving in and out of a selector become
+ADDED/DELETED as on the real server) and Table events (column definitions on the first only)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import msgspec
+from aiohttp import web
+
+from . import status as st
+from . import tables
+from .reads import ApiError, Output, Target, predicate
+from .recording import RECORD
+from .store import Change, Expired
+
+if TYPE_CHECKING:
+    from .apiserver import ApiServerDouble
+
+encode = msgspec.json.Encoder().encode
+DROP = object()  # queued by drop_watches(): abort the connection
+DEFAULT_TIMEOUT = 1800.0
+
+
+class WatchStream:
+    def __init__(self, server: ApiServerDouble, request: web.Request, target: Target,
+                 output: Output, query: dict[str, str]):
+        self.server, self.request, self.target = server, request, target
+        self.output, self.query = output, query
+        self.match = predicate(target, query)
+        self.columns_sent = False
+        self.last_rv = 0
+        self.since = self._since(query)
+
+    @staticmethod
+    def _since(query: dict[str, str]) -> int | None:
+        if query.get("sendInitialEvents") == "true":
+            return None
+        raw = query.get("resourceVersion") or "0"
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ApiError(st.status(400, "BadRequest", f'resourceVersion: Invalid value: "{raw}"')) from None
+        return None if value == 0 else value
+
+    def _timeout(self) -> float:
+        try:
+            return float(self.query.get("timeoutSeconds") or DEFAULT_TIMEOUT)
+        except ValueError:
+            return DEFAULT_TIMEOUT
+
+    async def run(self) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": self.output.content_type.replace(
+            "List", ""), "Cache-Control": "no-cache, private"})
+        response.enable_chunked_encoding()
+        await response.prepare(self.request)
+        self.request[RECORD].status = 200
+        plural = self.target.resource.plural
+        if self.server.faults.take_gone(plural):
+            expired = Expired(self.since or 0, self.server.store.resource_version)
+            await self._error(response, expired)
+            return response
+        try:
+            watcher, backlog, floor = self.server.store.subscribe(self.target.resource, self.since)
+        except Expired as expired:
+            await self._error(response, expired)
+            return response
+        self.server._open_watches.add(watcher)
+        try:
+            self.last_rv = floor
+            for change in backlog:
+                await self._send(response, change)
+            if self.query.get("sendInitialEvents") == "true" and self._bookmarks():
+                await self._bookmark(response, initial_end=True, settled=False)
+            if await self._stream(response, watcher.queue, floor):
+                await response.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        finally:
+            self.server._open_watches.discard(watcher)
+            self.server.store.unsubscribe(watcher)
+        return response
+
+    def _bookmarks(self) -> bool:
+        return self.query.get("allowWatchBookmarks") in ("true", "1")
+
+    async def _stream(self, response: web.StreamResponse, queue: asyncio.Queue, floor: int) -> bool:
+        """Send changes until the timeout (True: close cleanly) or a drop (False)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout()
+        interval = self.server.bookmark_interval
+        next_bookmark = loop.time() + interval
+        while (now := loop.time()) < deadline:
+            wake = min(deadline, next_bookmark) if self._bookmarks() else deadline
+            try:
+                change = await asyncio.wait_for(queue.get(), max(wake - now, 0))
+            except TimeoutError:
+                if self._bookmarks() and loop.time() >= next_bookmark and queue.empty():
+                    await self._bookmark(response)
+                    next_bookmark = loop.time() + interval
+                continue
+            if change is DROP:
+                if self.request.transport is not None:
+                    self.request.transport.abort()
+                return False
+            if change.rv > floor:
+                await self._send(response, change)
+        if self._bookmarks():
+            await self._bookmark(response, settled=queue.empty())
+        return True
+
+    def _event_type(self, change: Change) -> str | None:
+        target, obj = self.target, change.obj
+        if target.prefix and not change.key.startswith(target.prefix):
+            return None
+        if self.match is None:
+            return change.type
+        now_in = self.match(obj)
+        if change.type != "MODIFIED":
+            return change.type if now_in else None
+        was_in = change.old is not None and self.match(change.old)
+        if now_in:
+            return "MODIFIED" if was_in else "ADDED"
+        return "DELETED" if was_in else None
+
+    async def _send(self, response: web.StreamResponse, change: Change) -> None:
+        kind = self._event_type(change)
+        self.last_rv = max(self.last_rv, change.rv)
+        if kind is None:
+            return
+        resource, obj = self.target.resource, change.obj
+        if self.output.mode == "table":
+            row = tables.row(resource, obj, self.query.get("includeObject", "Metadata"),
+                             self.server.clock(), self.target.version)
+            table = tables.table(resource, [row], {"resourceVersion": str(change.rv)},
+                                 columns=not self.columns_sent)
+            table["apiVersion"] = f"meta.k8s.io/{self.output.version}"
+            self.columns_sent = True
+            data = encode(table)
+        elif self.output.mode == "partial":
+            data = encode({"kind": "PartialObjectMetadata",
+                           "apiVersion": f"meta.k8s.io/{self.output.version}",
+                           "metadata": obj["metadata"]})
+        else:
+            item = self.server.store.encoded(resource, change.key, obj)
+            head = b'{"kind":"%s","apiVersion":"%s"' % (
+                resource.kind.encode(), resource.api_version(self.target.version).encode())
+            data = head + (b"," + item[1:] if len(item) > 2 else b"}")
+        await response.write(b'{"type":"' + kind.encode() + b'","object":' + data + b"}\n")
+
+    async def _bookmark(self, response: web.StreamResponse, initial_end: bool = False,
+                        settled: bool = True) -> None:
+        """A BOOKMARK at the RV up to which every change has been sent (or filtered out)."""
+        rv = max(self.last_rv, self.server.store.flushed_rv) if settled else self.last_rv
+        self.last_rv = rv
+        meta: dict = {"resourceVersion": str(rv), "creationTimestamp": None}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        resource = self.target.resource
+        obj = {"kind": resource.kind, "apiVersion": resource.api_version(self.target.version),
+               "metadata": meta}
+        await response.write(encode({"type": "BOOKMARK", "object": obj}) + b"\n")
+
+    async def _error(self, response: web.StreamResponse, expired: Expired) -> None:
+        body = st.expired(str(expired))
+        await response.write(encode({"type": "ERROR", "object": body}) + b"\n")
+        await response.write_eof()
