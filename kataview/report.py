@@ -62,7 +62,8 @@ def runtime_class_entry(rc: RuntimeClass, snapshot: ClusterSnapshot, pod_count: 
         "pods": pod_count,
         "nodesAble": sum(1 for fit in fits if fit.can_run),
         "nodesAbleInferred": any(fit.inferred for fit in fits),
-        "nodes": [{"name": fit.node.name, "canRun": fit.can_run, "inferred": fit.inferred, "why": fit.why}
+        "nodes": [{"name": fit.node, "canRun": fit.can_run, "hasHandler": fit.has_handler,
+                   "schedulable": fit.schedulable, "inferred": fit.inferred, "why": fit.why}
                   for fit in fits],
     }
 

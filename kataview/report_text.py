@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -65,7 +67,9 @@ def findings_table(report: dict[str, Any]) -> Table:
 
 
 def print_report(report: dict[str, Any], console: Console | None = None) -> None:
-    console = console or Console()
+    if console is None:
+        # Piped output is read by people later and grepped: don't fold names at 80 columns.
+        console = Console() if sys.stdout.isatty() else Console(width=int(os.environ.get("COLUMNS", "200")))
     counts = report["counts"]
     console.print(f"context {report['context']}  server {report['server']}  "
                   f"{counts['nodes']} nodes, {counts['runtimeClasses']} RuntimeClasses, {counts['pods']} pods")
