@@ -34,7 +34,7 @@ def test_rendered_commands():
         "crictl pods --name php-apache-5459496d79-qffth --namespace default -o json"
     )
     assert CrictlInspectp(SID[:13]).render() == f"crictl inspectp {SID[:13]}"
-    assert CtrContainerInfo("ubuntu-kata-fc-vaccel").render() == "ctr -n k8s.io c info ubuntu-kata-fc-vaccel"
+    assert CtrContainerInfo("ubuntu-kata-fc-vaccel").render() == "ctr --connect-timeout 2s -n k8s.io c info ubuntu-kata-fc-vaccel"
 
 
 def test_paths_are_normalised_before_the_prefix_check():

@@ -64,7 +64,7 @@ def test_crictl_pods(name, namespace):
 @example(value="-rf")
 def test_ids(value):
     for builder, prefix in ((CrictlInspectp, ["crictl", "inspectp"]),
-                            (CtrContainerInfo, ["ctr", "-n", "k8s.io", "c", "info"])):
+                            (CtrContainerInfo, ["ctr", "--connect-timeout", "2s", "-n", "k8s.io", "c", "info"])):
         try:
             command = builder(value)
         except ValueError:

@@ -2,5 +2,10 @@
 
 Pure parts (no I/O): ``hypervisor`` (VMM command lines), ``ps`` (process tables),
 ``roles`` (which Kata piece a process is), ``commands`` (the read-only allowlist),
-``persist`` (Kata's persist.json) and ``metrics`` (the shim's Prometheus text).
+``persist`` (Kata's persist.json), ``metrics`` (the shim's Prometheus text) and
+``discovery`` (pod -> sandbox -> VM processes, from command output).
+
+I/O: ``ssh`` (the connection pool and the read-only guard), ``hostkeys`` (known_hosts policy,
+``trust_host_key``), ``vmfacts`` (``VMDetailGatherer``: what the VM panel calls);
+``errors`` holds the one-line NodeError family.
 """

@@ -191,7 +191,8 @@ class CtrContainerInfo(Command):
         object_id(self.container_id)
 
     def argv(self) -> tuple[str, ...]:
-        return ("ctr", "-n", "k8s.io", "c", "info", self.container_id)
+        # without a connect timeout ctr waits 10 s for a containerd that is not running
+        return ("ctr", "--connect-timeout", "2s", "-n", "k8s.io", "c", "info", self.container_id)
 
 
 def command_from_argv(argv: Sequence[str]) -> Command:
@@ -207,7 +208,7 @@ def command_from_argv(argv: Sequence[str]) -> Command:
             command = CrictlPods(name, namespace)
         case ("crictl", "inspectp", pod_id):
             command = CrictlInspectp(pod_id)
-        case ("ctr", "-n", "k8s.io", "c", "info", container_id):
+        case ("ctr", "--connect-timeout", "2s", "-n", "k8s.io", "c", "info", container_id):
             command = CtrContainerInfo(container_id)
         case _:
             raise ValueError(f"not an allowlisted command: {words!r}")

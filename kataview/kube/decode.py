@@ -432,8 +432,19 @@ def _walk(obj: Any, tokens: list) -> Any:
     return obj
 
 
+def _scalar_text(value: Any) -> str | None:
+    """YAML scalars where the API has strings: true -> "true", 2 -> "2"; None for the rest."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    return None
+
+
 def _repair(obj: Any, message: str, stages: dict) -> bool:
-    """Remove what the msgspec error ``message`` points at from ``obj`` (in place)."""
+    """Fix what the msgspec error ``message`` points at in ``obj`` (in place): a scalar where a
+    string belongs becomes its text, a mapping keeps its scalar entries (as text), anything
+    else is dropped."""
     match = _ERROR_AT.search(message)
     if match is None:
         return False
@@ -452,22 +463,25 @@ def _repair(obj: Any, message: str, stages: dict) -> bool:
             stages[where] = stage + 1
             mapping = _walk(obj, tokens[:-1])
             if stage == 0 and isinstance(mapping, dict):
-                # keep string keys with scalar values (quantities may be numbers)
-                kept = {
-                    k: v
-                    for k, v in mapping.items()
-                    if isinstance(k, str) and isinstance(v, (str, int, float)) and not isinstance(v, bool)
-                }
-            elif stage == 1 and isinstance(mapping, dict):
-                kept = {k: v for k, v in mapping.items() if isinstance(k, str) and isinstance(v, str)}
-            else:
-                tokens = tokens[:-1]
-                if not tokens:
-                    return False
-                return _delete(obj, tokens)
-            mapping.clear()
-            mapping.update(kept)
-            return True
+                kept = {}
+                for key, value in mapping.items():
+                    key_text, value_text = _scalar_text(key), _scalar_text(value)
+                    if key_text is not None and value_text is not None:
+                        kept[key_text] = value_text
+                mapping.clear()
+                mapping.update(kept)
+                return True
+            tokens = tokens[:-1]
+            return bool(tokens) and _delete(obj, tokens)
+        if message.startswith("Expected `str"):
+            where = tuple(tokens)
+            if where not in stages:
+                stages[where] = 1
+                parent = _walk(obj, tokens[:-1])
+                text = _scalar_text(parent[tokens[-1]])
+                if text is not None:
+                    parent[tokens[-1]] = text
+                    return True
         return _delete(obj, tokens)
     except (LookupError, TypeError):
         return False

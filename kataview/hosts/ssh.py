@@ -1,0 +1,289 @@
+"""SSH to worker nodes: one reused connection per node, read-only by construction.
+
+OpenSSH conventions come from asyncssh itself: it reads the OpenSSH client config
+(``Host``, ``HostName``, ``User``, ``Port``, ``IdentityFile``, ``ProxyJump``), uses the
+ssh-agent (``SSH_AUTH_SOCK``) and checks ``known_hosts``. Host keys are always verified
+(see :mod:`kataview.hosts.hostkeys`).
+
+The read-only guard lives here, at the transport: :meth:`NodeConnection.run_script` sends a
+command line only if :func:`commands.is_allowed` accepts it, and
+:meth:`NodeConnection.read_monitor` opens only a shim monitor socket path. Anything else
+raises :class:`CommandRefused` before a byte leaves the process.
+
+Root: when the login user is not uid 0, commands that need root are run with ``sudo -n``;
+a sudo that wants a password is reported in one line (:class:`SudoPasswordRequired`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from kataview.hosts import commands as cmd
+from kataview.hosts.errors import (AuthenticationFailed, CommandRefused, CommandTimeout,
+                                   ConnectionRefused, NodeError, NodeUnreachable,
+                                   SSHFailure, SudoMissing, SudoPasswordRequired)
+from kataview.hosts.hostkeys import (KeyRecorder, OfferedKey, default_known_hosts, known_keys,
+                                     refusal)
+from kataview.model.records import Node
+
+_SUDO_PASSWORD = ("a password is required", "a terminal is required", "no tty present")
+_SUDO_MISSING = ("sudo: not found", "sudo: command not found")
+
+
+@dataclass(frozen=True)
+class SSHOptions:
+    """How to reach nodes. ``None`` means "as OpenSSH would": config, agent, default keys."""
+
+    config_files: tuple[str, ...] = ()  # OpenSSH client config files (default ~/.ssh/config)
+    known_hosts: str | None = None  # default ~/.ssh/known_hosts
+    client_keys: tuple[str, ...] | None = None  # None: agent, IdentityFile, ~/.ssh/id_*
+    agent_path: str | None | bool = True  # True: $SSH_AUTH_SOCK; None: no agent
+    username: str | None = None  # None: the config's User, else the local user
+    port: int | None = None  # None: the config's Port, else 22
+    connect_timeout: float = 10.0
+    command_timeout: float = 15.0
+    monitor_timeout: float = 1.0
+    node_addresses: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> SSHOptions:
+        config = settings.ssh_config or str(Path("~", ".ssh", "config").expanduser())
+        values = dict(
+            config_files=(config,) if settings.ssh_config or os.path.isfile(config) else (),
+            connect_timeout=float(settings.connect_timeout),
+            node_addresses=dict(settings.node_addresses),
+        )
+        values.update(overrides)
+        return cls(**values)
+
+    def known_hosts_path(self) -> str:
+        return os.path.expanduser(self.known_hosts or default_known_hosts())
+
+
+class NodeConnection:
+    """One open SSH connection to one node, with the read-only guard in front of it."""
+
+    def __init__(self, node: str, address: str, conn: Any, options: SSHOptions) -> None:
+        self.node, self.address, self.options = node, address, options
+        self._conn = conn
+        self.uid: int | None = None
+        self.runs = 0  # batches sent: a used connection may have dropped since
+
+    @property
+    def closed(self) -> bool:
+        return self._conn.is_closed()
+
+    @property
+    def needs_sudo(self) -> bool:
+        return self.uid != 0
+
+    async def run_script(self, script: str) -> tuple[str, str, int | None]:
+        """Send one allowlisted command line or batch; refuse anything else unsent."""
+        if not cmd.is_allowed(script):
+            raise CommandRefused(self.node, f"refused to send a command outside the read-only "
+                                            f"allowlist to {self.node}: {script[:80]!r}")
+        try:
+            result = await self._conn.run(script, check=False,
+                                          timeout=self.options.command_timeout)
+        except asyncssh.TimeoutError:
+            raise CommandTimeout(self.node, f"{self.node} did not answer within "
+                                            f"{self.options.command_timeout:g}s") from None
+        except (asyncssh.Error, OSError) as error:
+            raise SSHFailure(self.node, f"SSH to {self.node} failed: {_reason(error)}") from error
+        return _text(result.stdout), _text(result.stderr), result.exit_status
+
+    async def run(self, commands: Sequence[cmd.Command],
+                  root: Sequence[bool] | bool = False) -> list[cmd.CommandResult]:
+        """Run commands in one round trip. ``root``: which need root (sudo -n if not uid 0)."""
+        flags = [root] * len(commands) if isinstance(root, bool) else list(root)
+        sudo = [flag and self.needs_sudo for flag in flags]
+        stdout, stderr, _ = await self.run_script(cmd.batch(commands, sudo=sudo))
+        self.runs += 1
+        results = cmd.split_batch(stdout, stderr)
+        for result, used_sudo in zip(results, sudo):
+            if used_sudo and result.exit_code != 0:
+                self._check_sudo(result.stderr)
+        return results
+
+    def _check_sudo(self, stderr: str) -> None:
+        if any(text in stderr for text in _SUDO_PASSWORD):
+            raise SudoPasswordRequired(self.node)
+        if any(text in stderr for text in _SUDO_MISSING):
+            raise SudoMissing(self.node)
+
+    async def read_monitor(self, path: str, request_path: str = "/metrics") -> str:
+        """GET ``request_path`` from a shim monitor socket on the node; raises on failure."""
+        if not cmd.is_monitor_socket(path) or request_path not in ("/metrics",):
+            raise CommandRefused(self.node, f"refused to open {path!r} on {self.node}: "
+                                            "not a shim monitor socket")
+        return await asyncio.wait_for(self._http_get(path, request_path),
+                                      self.options.monitor_timeout)
+
+    async def _http_get(self, path: str, request_path: str) -> str:
+        reader, writer = await self._conn.open_unix_connection(path)
+        try:
+            writer.write(f"GET {request_path} HTTP/1.0\r\nHost: kata\r\n\r\n".encode())
+            writer.write_eof()
+            data = await reader.read()
+        finally:
+            writer.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        status = head.split(b"\r\n", 1)[0].split()
+        if len(status) < 2 or status[1] != b"200":
+            raise OSError(f"HTTP status {head[:40]!r}")
+        return body.decode("utf-8", "replace")
+
+    async def learn_uid(self) -> None:
+        stdout, _, code = await self.run_script(cmd.Id().render())
+        self.uid = int(stdout.strip()) if code == 0 and stdout.strip().isdigit() else None
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class SSHPool:
+    """One connection per node, opened on first use and reused until it drops."""
+
+    def __init__(self, options: SSHOptions | None = None) -> None:
+        self.options = options or SSHOptions()
+        self._connections: dict[str, NodeConnection] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def address_of(self, node: Node) -> str:
+        """The override from the config file, else InternalIP, then Hostname, else the name."""
+        return self.options.node_addresses.get(node.name) or node.address() or node.name
+
+    async def connection(self, node: Node) -> NodeConnection:
+        lock = self._locks.setdefault(node.name, asyncio.Lock())
+        async with lock:
+            current = self._connections.get(node.name)
+            if current is not None and not current.closed:
+                return current
+            fresh = await self._open(node.name, self.address_of(node))
+            self._connections[node.name] = fresh
+            return fresh
+
+    async def run(self, node: Node, commands: Sequence[cmd.Command],
+                  root: Sequence[bool] | bool = False) -> list[cmd.CommandResult]:
+        """Run on the pooled connection; one retry on a fresh one if the old one dropped."""
+        connection = await self.connection(node)
+        reused = connection.runs > 0
+        try:
+            return await connection.run(commands, root)
+        except SSHFailure:
+            if not reused:
+                raise
+            self.forget(node.name)  # a warm connection that dropped: one retry on a fresh one
+            return await (await self.connection(node)).run(commands, root)
+
+    def forget(self, name: str) -> None:
+        connection = self._connections.pop(name, None)
+        if connection is not None:
+            connection.close()
+
+    async def close(self) -> None:
+        for name in list(self._connections):
+            connection = self._connections.pop(name)
+            connection.close()
+            try:
+                await asyncio.wait_for(connection._conn.wait_closed(), 2)
+            except (asyncio.TimeoutError, OSError, asyncssh.Error):
+                pass
+
+    async def __aenter__(self) -> SSHPool:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _open(self, name: str, address: str) -> NodeConnection:
+        options = self.options
+        known_hosts = options.known_hosts_path()
+        recorder: list[KeyRecorder] = []
+
+        def factory() -> KeyRecorder:
+            recorder.append(KeyRecorder())
+            return recorder[-1]
+
+        kwargs: dict[str, Any] = dict(
+            config=list(options.config_files) or None, client_factory=factory,
+            known_hosts=known_hosts if os.path.isfile(known_hosts) else asyncssh.import_known_hosts(""),
+            connect_timeout=options.connect_timeout)
+        if options.port is not None:
+            kwargs["port"] = options.port
+        if options.username is not None:
+            kwargs["username"] = options.username
+        if options.client_keys is not None:
+            kwargs["client_keys"] = list(options.client_keys)
+        if options.agent_path is not True:
+            kwargs["agent_path"] = options.agent_path
+        if kwargs["config"] is None:
+            kwargs["config"] = []  # never read ~/.ssh/config behind the operator's back
+        try:
+            conn = await asyncssh.connect(address, **kwargs)
+        except asyncssh.HostKeyNotVerifiable:
+            offered = recorder[-1].offered if recorder else None
+            raise refusal(name, known_hosts, address, options.port or 22, offered) from None
+        except (asyncssh.KeyExchangeFailed, asyncssh.ConnectionLost, ConnectionResetError) as error:
+            # known_hosts restricts the key types asked for: a host that changed its key to
+            # another type fails the key exchange instead
+            raise await self._kex_failure(name, address, known_hosts, kwargs, error) from None
+        except asyncssh.PermissionDenied:
+            user = f"{options.username}@" if options.username else ""
+            raise AuthenticationFailed(name, (
+                f"authentication failed for {user}{address} ({name}): the server refused every "
+                "key offered (ssh-agent, IdentityFile, default keys); check User and IdentityFile "
+                "in the ssh config")) from None
+        except (asyncio.TimeoutError, TimeoutError):
+            raise NodeUnreachable(name, f"no answer from {address} ({name}) within "
+                                        f"{options.connect_timeout:g}s") from None
+        except ConnectionRefusedError:
+            raise ConnectionRefused(name, f"connection refused by {address} ({name}): is sshd "
+                                          "running, and is the port right (Port in ssh config)?") from None
+        except (OSError, socket.gaierror) as error:
+            raise NodeUnreachable(name, f"cannot reach {address} ({name}): {_reason(error)}") from None
+        except asyncssh.Error as error:
+            raise SSHFailure(name, f"SSH to {address} ({name}) failed: {_reason(error)}") from None
+        connection = NodeConnection(name, address, conn, options)
+        try:
+            await connection.learn_uid()
+        except NodeError:
+            connection.close()
+            raise
+        return connection
+
+    async def _kex_failure(self, name: str, address: str, known_hosts: str,
+                           kwargs: dict[str, Any], error: Exception) -> NodeError:
+        port = self.options.port or 22
+        if known_keys(known_hosts, address, None, port):
+            try:  # what ssh-keyscan would see
+                key = await asyncio.wait_for(asyncssh.get_server_host_key(
+                    address, port=kwargs.get("port", ()), config=kwargs["config"]),
+                    self.options.connect_timeout)
+            except (asyncssh.Error, OSError, asyncio.TimeoutError):
+                key = None
+            if key is not None:
+                return refusal(name, known_hosts, address, port, OfferedKey(address, "", port, key))
+        return SSHFailure(name, f"SSH key exchange with {address} ({name}) failed: {_reason(error)}")
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return "no route to host"
+    text = getattr(error, "reason", None) or getattr(error, "strerror", None) or str(error)
+    return text or type(error).__name__
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

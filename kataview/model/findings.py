@@ -1,0 +1,304 @@
+"""Findings: what is wrong or risky in a snapshot, each with a stable code, a severity, the
+object it is about and one sentence naming the object and what to do. Stdlib only.
+
+=====  ========  ============  =============================================================
+code   severity  kind          when
+=====  ========  ============  =============================================================
+KV001  error     RuntimeClass  no node offers the RuntimeClass's handler (warning when every
+                               node's answer is inferred, i.e. no node reports runtimeHandlers)
+KV002  warning   RuntimeClass  no ``scheduling.nodeSelector`` while some nodes (that its pods
+                               could reach) lack the handler and at least one has it
+KV003  error     Pod           sandbox creation fails: the pod's node has no such runtime
+                               handler (FailedCreatePodSandBox, containerd ``no runtime for "X"
+                               is configured`` / CRI-O ``failed to find runtime handler X``)
+KV004  error     RuntimeClass  pods (or a rejected create) use a RuntimeClass that does not exist
+KV005  warning   <owner>/Pod   runc workload (not DaemonSet-owned) on a node tainted for
+                               untrusted workloads: the trust boundary leaks through a toleration
+KV006  warning   Namespace     sandboxed (kata/gvisor/legacy untrusted) pods that no
+                               NetworkPolicy selects
+KV007  error     Pod           the Kata agent in the pod's VM did not answer over vsock
+KV008  info      Namespace     pods ask for the untrusted runtime with the legacy annotation
+=====  ========  ============  =============================================================
+
+Findings that need a resource the snapshot could not read (``snapshot.unreadable``) are not
+raised rather than raised wrongly: e.g. KV004 is skipped when RuntimeClasses are unreadable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kataview.model.analysis import (
+    SANDBOXED_FAMILIES,
+    PodFinder,
+    RuntimeResolver,
+    blocking_taints,
+    label_selector_matches,
+    runtime_class_nodes,
+    runtime_family,
+    tolerates,
+    untolerated_taints,
+)
+from kataview.model.records import ClusterSnapshot, Event, Node, Pod, Taint
+
+SEVERITIES = ("error", "warning", "info")
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: str  # error | warning | info
+    kind: str
+    namespace: str
+    name: str
+    message: str
+
+    @property
+    def object(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+# -- sandbox failure events ------------------------------------------------------------------
+
+SANDBOX_FAILURE_CLASSES = ("no-runtime-configured", "agent-vsock-timeout", "runtimeclass-not-found", "other")
+
+_Q = r'\\*"'  # a double quote, possibly escaped (\"kata\" in logfmt / JSON-in-text)
+_NO_RUNTIME = (
+    re.compile(r"no runtime for " + _Q + r'([^"\\]+)' + _Q + r" is configured"),  # containerd
+    re.compile(r"failed to find runtime handler " + r'(?:\\*")?' + r"([A-Za-z0-9][A-Za-z0-9._-]*)"),  # CRI-O
+)
+_RC_NOT_FOUND = re.compile(
+    r"(?:RuntimeClass|runtimeclass\.node\.k8s\.io|runtimeclasses\.node\.k8s\.io) " + _Q + r'([^"\\]+)' + _Q + r" not found",
+    re.IGNORECASE,
+)
+_VSOCK = re.compile(
+    r"timed out connecting to vsock|vsock[^\n]*(?:deadline ?exceeded|timed? ?out)|"
+    r"failed to check if grpc server is working",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxFailure:
+    class_: str  # no-runtime-configured | agent-vsock-timeout | runtimeclass-not-found | other
+    handler: str | None = None  # the missing handler (no-runtime-configured)
+    runtime_class: str | None = None  # the missing RuntimeClass (runtimeclass-not-found)
+
+
+def event_sandbox_failure(event: Event | str) -> SandboxFailure:
+    """Classify a sandbox-creation failure from an Event (its message) or any text (a log line,
+    a kubectl error). Anything not recognised is class "other"."""
+    text = event if isinstance(event, str) else event.message
+    for pattern in _NO_RUNTIME:
+        match = pattern.search(text)
+        if match:
+            return SandboxFailure("no-runtime-configured", handler=match.group(1))
+    match = _RC_NOT_FOUND.search(text)
+    if match:
+        return SandboxFailure("runtimeclass-not-found", runtime_class=match.group(1))
+    if _VSOCK.search(text):
+        return SandboxFailure("agent-vsock-timeout")
+    return SandboxFailure("other")
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _names(items, limit: int = 3) -> str:
+    items = list(items)
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _done(pod: Pod) -> bool:
+    return pod.phase in ("Succeeded", "Failed")
+
+
+def untrusted_taints(node: Node, snapshot: ClusterSnapshot) -> tuple[Taint, ...]:
+    """NoSchedule/NoExecute taints that mark the node for untrusted workloads: the key or value
+    mentions "untrusted", or a sandboxed (kata/gvisor) RuntimeClass tolerates it by key
+    (wildcard tolerations do not count)."""
+    sandboxed_tolerations = [
+        toleration
+        for rc in snapshot.runtime_classes.values()
+        if runtime_family(rc.handler) in SANDBOXED_FAMILIES
+        for toleration in rc.tolerations
+        if toleration.key
+    ]
+    found = []
+    for taint in blocking_taints(node):
+        text = f"{taint.key}={taint.value}".lower()
+        if "untrusted" in text or any(tolerates(tol, taint) for tol in sandboxed_tolerations):
+            found.append(taint)
+    return tuple(found)
+
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+def _runtime_class_findings(snapshot: ClusterSnapshot) -> list[Finding]:
+    out = []
+    if not snapshot.nodes:
+        return out
+    for rc in sorted(snapshot.runtime_classes.values(), key=lambda rc: rc.name):
+        fits = runtime_class_nodes(rc, snapshot)
+        having = [fit for fit in fits if fit.has_handler]
+        if not having:
+            inferred = any(fit.inferred for fit in fits)
+            how = ("is known to offer" if inferred else "reports")
+            why = " (nodes do not report runtimeHandlers and no label or running pod shows it)" if inferred else ""
+            out.append(Finding(
+                "KV001", "warning" if inferred else "error", "RuntimeClass", "", rc.name,
+                f"RuntimeClass {rc.name}: no node {how} handler {rc.handler!r}{why}, so its pods cannot start; "
+                f"install and configure {rc.handler!r} in the container runtime of the nodes meant for it.",
+            ))
+            continue
+        if rc.node_selector:
+            continue
+        reachable_lacking = [
+            fit.node for fit in fits
+            if not fit.has_handler and not snapshot.nodes[fit.node].unschedulable
+            and not untolerated_taints(snapshot.nodes[fit.node], rc.tolerations)
+        ]
+        if reachable_lacking:
+            example = ('e.g. katacontainers.io/kata-runtime: "true"' if runtime_family(rc.handler) == "kata"
+                       else f"a label you put on the nodes with {rc.handler!r}")
+            inferred = " (inferred: those nodes do not report runtimeHandlers)" if any(
+                fit.inferred for fit in fits if fit.node in reachable_lacking) else ""
+            out.append(Finding(
+                "KV002", "warning", "RuntimeClass", "", rc.name,
+                f"RuntimeClass {rc.name} has no scheduling.nodeSelector but {len(reachable_lacking)} node(s) "
+                f"({_names(reachable_lacking)}) lack handler {rc.handler!r}{inferred}; add a nodeSelector for the "
+                f"nodes that have it ({example}) so its pods do not land there.",
+            ))
+    return out
+
+
+def _event_findings(snapshot: ClusterSnapshot, missing_rc: dict[str, list[str]]) -> list[Finding]:
+    out = []
+    pods_readable = "pods" not in snapshot.unreadable
+    find = PodFinder(snapshot)
+    seen: set[tuple[str, str, str]] = set()
+    handler_classes: dict[str, list[str]] = {}
+    for rc in snapshot.runtime_classes.values():
+        handler_classes.setdefault(rc.handler, []).append(rc.name)
+    for event in sorted(snapshot.events, key=lambda e: (e.involved_namespace, e.involved_name)):
+        failure = event_sandbox_failure(event)
+        if failure.class_ == "runtimeclass-not-found":
+            missing_rc.setdefault(failure.runtime_class, []).append(
+                f"{event.involved_namespace}/{event.involved_name}".strip("/"))
+            continue
+        if failure.class_ not in ("no-runtime-configured", "agent-vsock-timeout"):
+            continue
+        pod = find(event.involved_uid, event.involved_namespace, event.involved_name)
+        if pod is None and pods_readable:
+            continue  # the pod is gone: a stale event
+        if pod is not None and (pod.phase == "Running" or _done(pod)):
+            continue  # it started after all, or finished
+        key = (failure.class_, event.involved_namespace, event.involved_name)
+        if key in seen:
+            continue
+        seen.add(key)
+        node = pod.node_name if pod is not None and pod.node_name else None
+        where = f"node {node}" if node else "its node"
+        target = f"Pod {event.involved_namespace}/{event.involved_name}"
+        if failure.class_ == "no-runtime-configured":
+            classes = handler_classes.get(failure.handler or "", [])
+            fix = (f"configure handler {failure.handler!r} there or give RuntimeClass {_names(classes)} a "
+                   f"scheduling.nodeSelector that excludes {where}") if classes else (
+                   f"configure handler {failure.handler!r} there or move the pod to a node that has it")
+            out.append(Finding(
+                "KV003", "error", "Pod", event.involved_namespace, event.involved_name,
+                f"{target} is stuck: no runtime handler {failure.handler!r} is configured on {where}, "
+                f"so its sandbox cannot be created; {fix}.",
+            ))
+        else:
+            out.append(Finding(
+                "KV007", "error", "Pod", event.involved_namespace, event.involved_name,
+                f"{target} is stuck: the Kata agent in its VM on {where} did not answer over vsock, so its "
+                f"sandbox cannot be created; check that vhost_vsock is loaded and the guest kernel/image boot (kata-runtime check).",
+            ))
+    return out
+
+
+def _pod_findings(snapshot: ClusterSnapshot, missing_rc: dict[str, list[str]]) -> list[Finding]:
+    out = []
+    resolve = RuntimeResolver(snapshot)
+    untrusted_nodes = {}
+    for node in snapshot.nodes.values():
+        taints = untrusted_taints(node, snapshot)
+        if taints:
+            untrusted_nodes[node.name] = taints
+    leaks: dict[tuple[str, str, str], tuple[list[str], set[str]]] = {}
+    sandboxed_by_ns: dict[str, list[Pod]] = {}
+    legacy_by_ns: dict[str, int] = {}
+    for pod in snapshot.pods.values():
+        runtime = resolve(pod)
+        if runtime.source == "missing-runtimeclass":
+            missing_rc.setdefault(runtime.runtime_class, []).append(pod.key)
+        if _done(pod):
+            continue
+        if runtime.source == "legacy-annotation":
+            legacy_by_ns[pod.namespace] = legacy_by_ns.get(pod.namespace, 0) + 1
+        if runtime.sandboxed:
+            sandboxed_by_ns.setdefault(pod.namespace, []).append(pod)
+        elif runtime.family == "runc" and pod.node_name in untrusted_nodes:
+            owner = pod.owner
+            if owner is not None and owner.kind in ("DaemonSet", "Node"):
+                continue  # node agents and static pods belong on every node
+            key = (owner.kind, pod.namespace, owner.name) if owner else ("Pod", pod.namespace, pod.name)
+            pods, nodes = leaks.setdefault(key, ([], set()))
+            pods.append(pod.name)
+            nodes.add(pod.node_name)
+    for (kind, namespace, name), (pods, nodes) in sorted(leaks.items()):
+        taint = untrusted_nodes[sorted(nodes)[0]][0]
+        out.append(Finding(
+            "KV005", "warning", kind, namespace, name,
+            f"{kind} {namespace}/{name} runs {len(pods)} runc pod(s) ({_names(pods)}) on node(s) {_names(sorted(nodes))} "
+            f"tainted for untrusted workloads ({taint}): a toleration lets trusted-runtime pods past the boundary; "
+            f"remove that toleration or give the pods a sandboxed RuntimeClass.",
+        ))
+    if "networkpolicies" not in snapshot.unreadable:
+        policies: dict[str, list] = {}
+        for policy in snapshot.network_policies:
+            policies.setdefault(policy.namespace, []).append(policy.pod_selector)
+        for namespace, pods in sorted(sandboxed_by_ns.items()):
+            selectors = policies.get(namespace, ())
+            bare = [pod.name for pod in pods if not any(label_selector_matches(s, pod.labels) for s in selectors)]
+            if bare:
+                out.append(Finding(
+                    "KV006", "warning", "Namespace", "", namespace,
+                    f"Namespace {namespace} runs {len(bare)} sandboxed pod(s) ({_names(sorted(bare))}) that no "
+                    f"NetworkPolicy selects: the VM boundary does not limit their network reach; add a "
+                    f"NetworkPolicy (e.g. default-deny) for them.",
+                ))
+    for namespace, count in sorted(legacy_by_ns.items()):
+        out.append(Finding(
+            "KV008", "info", "Namespace", "", namespace,
+            f"Namespace {namespace} has {count} pod(s) asking for the untrusted runtime with the legacy "
+            f"annotation {'io.kubernetes.cri.untrusted-workload'!r} (deprecated since containerd 1.2, removed in 2.0); "
+            f"give them a RuntimeClass instead.",
+        ))
+    return out
+
+
+def find_findings(snapshot: ClusterSnapshot) -> list[Finding]:
+    """All findings, errors first, then by code and object."""
+    missing_rc: dict[str, list[str]] = {}
+    findings = _runtime_class_findings(snapshot)
+    findings += _event_findings(snapshot, missing_rc)
+    findings += _pod_findings(snapshot, missing_rc)
+    if "runtimeclasses" not in snapshot.unreadable:
+        for name, users in sorted(missing_rc.items()):
+            if not name or name in snapshot.runtime_classes:
+                continue
+            users = sorted(set(u for u in users if u))
+            findings.append(Finding(
+                "KV004", "error", "RuntimeClass", "", name,
+                f"RuntimeClass {name} does not exist but {len(users)} pod(s) use it ({_names(users)}); "
+                f"create it or fix the pods' runtimeClassName.",
+            ))
+    findings.sort(key=lambda f: (_SEVERITY_RANK.get(f.severity, 9), f.code, f.namespace, f.name))
+    return findings

@@ -1,0 +1,140 @@
+"""`kataview vm NAMESPACE/POD [--json]`: one pod's VM, read over SSH from its node.
+
+The pod and its node come from the cluster (one list, GET only); the node's address is
+``[nodes.<name>] address`` from the config file, else its InternalIP, then Hostname. SSH
+follows OpenSSH conventions (``--ssh-config``, ssh-agent, ``~/.ssh/known_hosts``).
+
+Exit codes: 0 done; 1 the pod, node or VM could not be read (one line on stderr);
+2 bad NAMESPACE/POD.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+from kataview.hosts.errors import NodeError, UnknownHostKey
+from kataview.hosts.ssh import SSHOptions, SSHPool
+from kataview.hosts.vmfacts import VMDetailGatherer
+from kataview.model.records import ClusterSnapshot, Pod
+from kataview.model.vm import VMDetail, vm_detail_json
+from kataview.settings import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class VMCommandError(Exception):
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def parse_target(text: str) -> tuple[str, str]:
+    namespace, sep, name = text.partition("/")
+    if not sep or not namespace or not name or "/" in name:
+        raise VMCommandError(f"expected NAMESPACE/POD, got {text!r}", EXIT_USAGE)
+    return namespace, name
+
+
+def find_pod(snapshot: ClusterSnapshot, namespace: str, name: str) -> Pod:
+    for pod in snapshot.pods.values():
+        if pod.namespace == namespace and pod.name == name:
+            return pod
+    raise VMCommandError(f"pod {namespace}/{name} not found")
+
+
+async def gather(settings: Settings, target: str, options: SSHOptions | None = None) -> VMDetail:
+    from kataview.live import gather_once
+
+    namespace, name = parse_target(target)
+    _info, snapshot = await gather_once(settings)
+    pod = find_pod(snapshot, namespace, name)
+    if not pod.node_name:
+        raise VMCommandError(f"pod {pod.key} is not scheduled on a node yet ({pod.status_text})")
+    node = snapshot.nodes.get(pod.node_name)
+    if node is None:
+        raise VMCommandError(f"node {pod.node_name} of pod {pod.key} is not in the cluster")
+    async with SSHPool(options or SSHOptions.from_settings(settings)) as pool:
+        return await VMDetailGatherer(pool).fetch(pod, node, snapshot)
+
+
+def run_vm(settings: Settings, target: str, as_json: bool) -> int:
+    from kataview.kube.errors import KubeError
+
+    try:
+        detail = asyncio.run(gather(settings, target))
+    except VMCommandError as error:
+        print(f"kataview vm: {error}", file=sys.stderr)
+        return error.exit_code
+    except KubeError as error:
+        print(f"kataview vm: {error}", file=sys.stderr)
+        return error.exit_code
+    except NodeError as error:
+        print(f"kataview vm: {error}", file=sys.stderr)
+        if isinstance(error, UnknownHostKey):
+            print("kataview vm: the interactive view (kataview) can add it for you after you "
+                  "confirm the fingerprint", file=sys.stderr)
+        return EXIT_FAILED
+    if as_json:
+        json.dump(vm_detail_json(detail), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print_detail(detail)
+    return EXIT_OK
+
+
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f} MiB"
+
+
+def detail_lines(detail: VMDetail) -> list[tuple[str, Any]]:
+    sandbox = detail.sandbox
+    vcpus = f"{_num(detail.vcpus_boot)} (max {_num(detail.vcpus_max)})"
+    memory = f"{_mib(detail.memory_mib)} (max {_mib(detail.memory_max_mib)})"
+    overhead = "-"
+    if detail.overhead_source:
+        cpu = f"{detail.overhead_cpu_millis}m" if detail.overhead_cpu_millis is not None else "-"
+        overhead = f"{cpu} CPU, {_mib(detail.overhead_memory_mib)} ({detail.overhead_source})"
+    lines = [
+        ("Pod", f"{sandbox.pod_namespace}/{sandbox.pod_name}"),
+        ("Node", f"{detail.node} ({detail.address})"),
+        ("Sandbox", f"{sandbox.id} (found by {sandbox.found_by})"),
+        ("Hypervisor", f"{detail.kind or '-'}  {detail.binary or ''}"),
+        ("PID", f"{detail.pid}  shim {detail.shim_pid or '-'}  virtiofsd "
+                f"{', '.join(map(str, detail.virtiofsd_pids)) or '-'}"),
+        ("Uptime", "-" if detail.uptime_seconds is None else f"{detail.uptime_seconds}s"),
+        ("vCPUs", vcpus), ("Memory", memory),
+        ("Kernel", detail.kernel or "-"),
+        ("Rootfs", detail.image or detail.initrd or "-"),
+        ("Shared fs", detail.shared_fs or "-"), ("Machine", detail.machine or "-"),
+        ("Host RSS", _mib(detail.host_rss_mib)),
+        ("Host CPU", "-" if detail.host_cpu_percent is None else f"{detail.host_cpu_percent:.1f}% (average)"),
+        ("Overhead", overhead),
+        ("Guest", _guest(detail)),
+        ("QMP", detail.qmp),
+    ]
+    lines += [("Note", note) for note in (*sandbox.notes, *detail.notes)]
+    return lines
+
+
+def _num(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _guest(detail: VMDetail) -> str:
+    guest = detail.guest
+    if guest is None:
+        return detail.guest_error or "-"
+    total = None if guest.mem_total_bytes is None else guest.mem_total_bytes / 2**20
+    available = None if guest.mem_available_bytes is None else guest.mem_available_bytes / 2**20
+    load = "-" if guest.load1 is None else f"{guest.load1:g}"
+    return f"memory {_mib(total)}, available {_mib(available)}, load {load}"
+
+
+def print_detail(detail: VMDetail) -> None:
+    for label, value in detail_lines(detail):
+        print(f"{label + ':':<11} {value}")
