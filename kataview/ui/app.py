@@ -1,0 +1,224 @@
+"""The App: wiring only. It runs the source, turns snapshots into a ClusterView off the UI
+thread (at most ~10 a second), publishes the view to the screens, and maps keys, themes and
+the palette. Screens own their handlers."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import time
+from collections import deque
+from datetime import datetime
+from functools import partial
+
+from textual.app import App
+from textual.binding import Binding
+from textual.filter import Monochrome
+from textual.signal import Signal
+from textual.worker import Worker, WorkerState
+
+from kataview.model.records import ClusterSnapshot, WatchState
+from kataview.settings import Settings, remember_theme
+from kataview.sources import SnapshotSource
+from kataview.ui.cluster_view import ClusterView, build_view
+from kataview.ui.commands import NodeCommands, PodCommands, RuntimeClassCommands, ViewCommands
+from kataview.ui.formatting import clock, utc_now
+from kataview.ui.messages import ClusterSnapshotFetched
+from kataview.ui.theme import DEFAULT_THEME, kataview_theme, semantic_defaults, stylesheet_paths
+
+REPAINT_INTERVAL = 0.1  # seconds: at most ~10 view updates a second
+LOG_LENGTH = 500
+
+
+class KataviewApp(App):
+    TITLE = "kataview"
+    CSS_PATH = stylesheet_paths()
+    COMMANDS = App.COMMANDS | {PodCommands, NodeCommands, RuntimeClassCommands, ViewCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("n", "namespace", "Namespace", id="namespace"),
+        Binding("l", "log", "Log", id="log"),
+        Binding("ctrl+t", "toggle_theme", "Theme", id="toggle-theme"),
+    ]
+
+    def __init__(self, settings: Settings, source: SnapshotSource) -> None:
+        super().__init__()
+        self.settings = settings
+        self.source = source
+        self.view: ClusterView | None = None
+        self.namespace = None if settings.all_namespaces else (settings.namespace or source.info.namespace)
+        self.view_changed: Signal[ClusterView | None] = Signal(self, "view-changed")
+        self.log_entries: deque[tuple[datetime, str, str]] = deque(maxlen=LOG_LENGTH)
+        self._pending: tuple[ClusterSnapshot, WatchState] | None = None
+        self._building = False
+        self._build_timer = None
+        self._last_build = 0.0
+        self._failure: tuple[str, datetime] | None = None  # the source stopped: data stays stale
+        self._remembered_theme = ""
+        self.register_theme(kataview_theme())
+
+    # ---- clock, theme, colour ------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.settings.frozen_now or utc_now()
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return semantic_defaults(self.current_theme)
+
+    def on_mount(self) -> None:
+        if self.settings.no_color and not self.no_color:
+            self.no_color = True
+            self._filters.append(Monochrome())
+        wanted = self.settings.theme or DEFAULT_THEME
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+        if self.settings.keymap:
+            self.set_keymap(dict(self.settings.keymap))
+        self._remembered_theme = self.theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.record("info", f"connecting to {self.source.info.server} (context {self.source.info.context})")
+        self.run_worker(self._run_source(), name="source", group="source", description="run the source",
+                        exit_on_error=False)
+
+    def get_default_screen(self):
+        from kataview.ui.screens.main import MainScreen
+
+        return MainScreen()
+
+    def _theme_changed(self, theme) -> None:
+        if theme.name != self._remembered_theme:
+            self._remembered_theme = theme.name
+            remember_theme(theme.name)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else DEFAULT_THEME
+
+    # ---- snapshots -----------------------------------------------------------------------
+
+    async def _run_source(self) -> None:
+        await self.source.run(self._publish)
+
+    def _publish(self, snapshot: ClusterSnapshot, state: WatchState) -> None:
+        self.post_message(ClusterSnapshotFetched(snapshot, state))
+
+    def on_cluster_snapshot_fetched(self, message: ClusterSnapshotFetched) -> None:
+        self._pending = (message.snapshot, message.state)
+        self._schedule_build()
+
+    def _schedule_build(self) -> None:
+        if self._building or self._build_timer is not None or self._pending is None:
+            return
+        wait = REPAINT_INTERVAL - (time.monotonic() - self._last_build)
+        if wait > 0:
+            self._build_timer = self.set_timer(wait, self._start_build)
+        else:
+            self._start_build()
+
+    def _start_build(self) -> None:
+        self._build_timer = None
+        if self._pending is None or self._building:
+            return
+        snapshot, state = self._pending
+        self._pending = None
+        self._last_build = time.monotonic()
+        self._note_state(state)
+        if self.view is not None and snapshot is self.view.snapshot:
+            self._show(dataclasses.replace(self.view, state=state))
+            return
+        self._building = True
+        # An explicit description: Textual would otherwise repr() the work, snapshot and all.
+        self.run_worker(partial(build_view, snapshot, state, self.view, self.now()), thread=True,
+                        name="build-view", group="view", description="build the cluster view",
+                        exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "view" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self._building = False
+            if event.state == WorkerState.SUCCESS:
+                self._show(worker.result)
+            else:
+                self._mark_stale(f"could not analyse the snapshot: {worker.error!r}")
+            self._schedule_build()
+        elif worker.group == "source" and event.state == WorkerState.ERROR:
+            self._mark_stale(f"the source stopped: {worker.error}", permanent=True)
+
+    def _show(self, view: ClusterView) -> None:
+        if self._failure is not None and view.state.phase != "stale":
+            error, since = self._failure
+            state = dataclasses.replace(view.state, phase="stale", last_error=error,
+                                        stale_since=view.state.stale_since or since)
+            view = dataclasses.replace(view, state=state)
+        self.view = view
+        # Snapshot and view are acyclic and long-lived: keep the cyclic GC from rescanning
+        # 150,000 pods on every keystroke (refcounting still frees them when replaced).
+        gc.freeze()
+        self.view_changed.publish(view)
+
+    def _mark_stale(self, error: str, permanent: bool = False) -> None:
+        """Keep the last good data, marked stale; a stopped source keeps it stale for good."""
+        self.record("error", error)
+        if permanent:
+            self._failure = (error, self.now())
+        if self.view is not None:
+            state = dataclasses.replace(self.view.state, phase="stale", last_error=error,
+                                        stale_since=self.view.state.stale_since or self.now())
+            self._show(dataclasses.replace(self.view, state=state))
+
+    def _note_state(self, state: WatchState) -> None:
+        previous = self.view.state if self.view is not None else None
+        if previous is not None and (previous.phase, previous.errors, previous.last_error) == \
+                (state.phase, state.errors, state.last_error):
+            return
+        text = state.phase if state.phase != "syncing" else f"syncing {state.synced}/{state.total}"
+        if state.stale_since:
+            text += f" (stale since {clock(state.stale_since)})"
+        self.record("error" if state.phase in ("stale", "reconnecting") else "info", text)
+        for resource, reason in sorted(state.errors.items()):
+            self.record("error", f"{resource}: {reason}")
+        if state.last_error:
+            self.record("error", state.last_error)
+
+    def record(self, level: str, text: str) -> None:
+        self.log_entries.append((self.now(), level, text))
+
+    # ---- navigation ----------------------------------------------------------------------
+
+    def set_namespace(self, namespace: str | None) -> None:
+        self.namespace = namespace
+        from kataview.ui.screens.main import MainScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.apply_namespace(namespace)
+
+    def open_object(self, kind: str, key: str) -> None:
+        from kataview.ui.screens import detail_screen_for
+
+        screen = detail_screen_for(kind, key)
+        if screen is not None:
+            self.push_screen(screen)
+
+    def action_help(self) -> None:
+        from kataview.ui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_log(self) -> None:
+        from kataview.ui.screens.log import LogScreen
+
+        self.push_screen(LogScreen())
+
+    def action_namespace(self) -> None:
+        from kataview.ui.screens.namespace import NamespacePicker
+
+        self.push_screen(NamespacePicker(), callback=self._namespace_chosen)
+
+    def _namespace_chosen(self, choice: tuple[str | None] | None) -> None:
+        if choice is not None:
+            self.set_namespace(choice[0])
+
+
+def make_app(settings: Settings, source: SnapshotSource) -> KataviewApp:
+    """The one way to build the App (CLI, tests, screenshots, demo)."""
+    return KataviewApp(settings, source)

@@ -1,0 +1,25 @@
+"""`run_tui`: build the source (live cluster or embedded demo), run the App, return an exit code."""
+
+from __future__ import annotations
+
+import sys
+
+from kataview.settings import Settings, SettingsError
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def run_tui(settings: Settings, demo_size: tuple[int | None, int | None] | None = None) -> int:
+    from kataview.sources import build_source  # written by the lead: demo or live
+    from kataview.ui.app import make_app
+
+    try:
+        source = build_source(settings, demo_size)
+    except SettingsError:
+        raise  # bad input: the CLI reports it (exit 2)
+    except (OSError, ValueError) as error:
+        print(f"kataview: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    app = make_app(settings, source)
+    app.run()
+    return app.return_code or EXIT_OK

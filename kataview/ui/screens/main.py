@@ -1,0 +1,190 @@
+"""The main screen: header, the four panes (nodes, RuntimeClasses, findings, pods by runtime),
+the `/` filter bar and the footer. At 80x24 only the focused pane shows, with a pane bar."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.content import Content
+from textual.events import DescendantFocus, Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from kataview.ui.cluster_view import ClusterView
+from kataview.ui.columns import FINDING_COLUMNS, NODE_COLUMNS, RUNTIME_CLASS_COLUMNS, pod_columns
+from kataview.ui.widgets.cluster_header import ClusterHeader
+from kataview.ui.widgets.virtual_table import Section, VirtualTable
+
+PANES = (("nodes", "Nodes"), ("runtime-classes", "RuntimeClasses"), ("findings", "Findings"),
+         ("pods", "Pods by runtime"))
+SHORT_TITLES = {"nodes": "Nodes", "runtime-classes": "RCs", "findings": "Findings", "pods": "Pods"}
+COMPACT_WIDTH, COMPACT_HEIGHT = 120, 32
+
+
+class MainScreen(Screen):
+    AUTO_FOCUS = "#pods"
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("tab", "focus_pane(1)", "Next pane", id="focus-next-pane"),
+        Binding("shift+tab", "focus_pane(-1)", "Prev pane", show=False, id="focus-previous-pane"),
+        Binding("1", "show_pane('nodes')", "Nodes", show=False, id="pane-nodes"),
+        Binding("2", "show_pane('runtime-classes')", "RuntimeClasses", show=False, id="pane-runtime-classes"),
+        Binding("3", "show_pane('findings')", "Findings", show=False, id="pane-findings"),
+        Binding("4", "show_pane('pods')", "Pods", show=False, id="pane-pods"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self.active_pane = "pods"
+
+    def compose(self) -> ComposeResult:
+        yield ClusterHeader(id="header")
+        yield Static(id="pane-bar")
+        with Container(id="panes"):
+            yield VirtualTable(NODE_COLUMNS, id="nodes", classes="pane", empty_text="no nodes")
+            yield VirtualTable(RUNTIME_CLASS_COLUMNS, id="runtime-classes", classes="pane",
+                               empty_text="no RuntimeClasses: every pod runs the node's default handler")
+            yield VirtualTable(FINDING_COLUMNS, id="findings", classes="pane", namespaced=True,
+                               empty_text="no findings")
+            yield VirtualTable(pod_columns(self.app.now), id="pods", classes="pane -active", namespaced=True,
+                               empty_text="no pods")
+        yield Input(id="filter-input", placeholder="filter: text, /regex/ or re:regex — Enter keeps, Esc clears")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for pane_id, _ in PANES:
+            self.query_one(f"#{pane_id}", VirtualTable).set_namespace(self.app.namespace)
+        self.app.view_changed.subscribe(self, self.show_view)
+        self.show_view(self.app.view)
+
+    # ---- data ----------------------------------------------------------------------------
+
+    def show_view(self, view: ClusterView | None) -> None:
+        app = self.app
+        self.query_one(ClusterHeader).show(view, app.source.info, app.namespace, app.settings.read_only, app.now())
+        if view is None:
+            return
+        self.table("nodes").set_rows(view.nodes)
+        self.table("runtime-classes").set_rows(view.runtime_classes)
+        self.table("findings").set_rows(view.findings)
+        self.table("pods").set_sections([
+            Section(group.key, group.rows, title=group.label, style=group.family, detail=group.detail)
+            for group in view.pod_groups])
+        self.update_titles()
+
+    def apply_namespace(self, namespace: str | None) -> None:
+        for pane_id, _ in PANES:
+            self.table(pane_id).set_namespace(namespace)
+        self.show_view(self.app.view)
+
+    def table(self, pane_id: str) -> VirtualTable:
+        return self.query_one(f"#{pane_id}", VirtualTable)
+
+    def update_titles(self) -> None:
+        view = self.app.view
+        for number, (pane_id, title) in enumerate(PANES, start=1):
+            table = self.table(pane_id)
+            total = sum(len(section.rows) for section in table.sections)
+            shown = f"{table.row_count:,}" if table.row_count == total else f"{table.row_count:,} of {total:,}"
+            stale = " · stale" if view is not None and view.state.phase in ("stale", "reconnecting") else ""
+            table.border_title = f"{number} {title} ({shown}){stale}"
+            table.border_subtitle = f"filter {table.row_filter.describe()}" if table.row_filter.active else ""
+            table.set_class(bool(stale), "-stale")
+        self.update_pane_bar()
+
+    def update_pane_bar(self) -> None:
+        bar = self.query_one("#pane-bar", Static)
+        if not bar.display:
+            return
+        parts = []
+        for number, (pane_id, title) in enumerate(PANES, start=1):
+            label = f"{number} {SHORT_TITLES[pane_id]} {self.table(pane_id).row_count:,}"
+            parts.append(Content.styled(f" {label} ", "reverse bold" if pane_id == self.active_pane else ""))
+        bar.update(Content("│").join(parts))
+
+    # ---- layout and focus ----------------------------------------------------------------
+
+    def on_resize(self, event: Resize) -> None:
+        compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
+        self.query_one("#panes").set_class(compact, "-compact")
+        self.query_one("#pane-bar").display = compact
+        self.update_pane_bar()
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        if isinstance(event.widget, VirtualTable):
+            self.active_pane = event.widget.id or self.active_pane
+            for pane_id, _ in PANES:
+                self.table(pane_id).set_class(pane_id == self.active_pane, "-active")
+            self.update_pane_bar()
+
+    def action_focus_pane(self, step: int) -> None:
+        order = [pane_id for pane_id, _ in PANES]
+        index = order.index(self.active_pane) if self.active_pane in order else 0
+        self.table(order[(index + step) % len(order)]).focus()
+
+    def action_show_pane(self, pane_id: str) -> None:
+        self.table(pane_id).focus()
+
+    # ---- filter --------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter-input", Input)
+        field.value = self.table(self.active_pane).row_filter.text
+        field.add_class("-open")
+        field.focus()
+
+    @on(Input.Changed, "#filter-input")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.table(self.active_pane).set_filter(event.value)
+        self.update_titles()
+
+    @on(Input.Submitted, "#filter-input")
+    def filter_submitted(self) -> None:
+        self.close_filter(clear=False)
+
+    def close_filter(self, clear: bool) -> None:
+        field = self.query_one("#filter-input", Input)
+        table = self.table(self.active_pane)
+        if clear:
+            table.set_filter("")
+            self.update_titles()
+        field.remove_class("-open")
+        table.focus()
+
+    def on_key(self, event) -> None:
+        field = self.query_one("#filter-input", Input)
+        if event.key == "escape" and field.has_focus:
+            event.stop()
+            self.close_filter(clear=True)
+        elif field.has_class("-open") and not field.has_focus and event.is_printable and event.character:
+            event.stop()  # typed before the focus reached the field (fast typing, paste)
+            field.insert_text_at_cursor(event.character)
+
+    # ---- opening objects -----------------------------------------------------------------
+
+    @on(VirtualTable.RowOpened)
+    def row_opened(self, event: VirtualTable.RowOpened) -> None:
+        table_id, row = event.table.id, event.row
+        if table_id == "pods":
+            self.app.open_object("Pod", row.key)
+        elif table_id == "nodes":
+            self.app.open_object("Node", row.key)
+        elif table_id == "runtime-classes":
+            self.app.open_object("RuntimeClass", row.key)
+        elif table_id == "findings":
+            self.open_finding(row)
+
+    def open_finding(self, row) -> None:
+        if row.kind == "Namespace":
+            self.app.set_namespace(row.name)
+            self.table("pods").focus()
+            return
+        if row.kind == "Pod":
+            pod = next((p for p in self.app.view.snapshot.pods.values()
+                        if p.namespace == row.namespace and p.name == row.name), None)
+            if pod is not None:
+                self.app.open_object("Pod", pod.uid)
+                return
+        self.app.open_object(row.kind, row.name)

@@ -1,0 +1,97 @@
+"""`python -m kataview.ui.screenshots DIR`: one SVG per screen (160x48) on the demo scenario's
+classic cluster with a frozen clock, through make_app and App.export_screenshot."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from kataview.model.records import WatchState
+from kataview.settings import Settings
+from kataview.sources import SourceInfo, StaticSource
+
+FROZEN_NOW = datetime(2025, 3, 14, 12, 30, 0, tzinfo=timezone.utc)
+SIZE = (160, 48)
+LIVE = WatchState(phase="live", synced=5, total=5)
+STALE = WatchState(phase="reconnecting", synced=5, total=5, stale_since=FROZEN_NOW - timedelta(seconds=41),
+                   errors={"pods": "connection refused"}, last_error="watch pods: connection refused")
+
+
+def first(snapshot, kind: str, wanted=lambda record: True) -> str:
+    records = {"Pod": snapshot.pods, "Node": snapshot.nodes, "RuntimeClass": snapshot.runtime_classes}[kind]
+    for key in sorted(records, key=lambda k: getattr(records[k], "name", k)):
+        if wanted(records[key]):
+            return key
+    return next(iter(records))
+
+
+def shots(snapshot) -> list[tuple[str, WatchState, bool, list]]:
+    """(file name, watch state, read-only, steps): a step is a key or (kind, key) to open."""
+    kata_pod = first(snapshot, "Pod", lambda pod: (pod.runtime_class_name or "").startswith("kata")
+                     and pod.runtime_class_name in snapshot.runtime_classes and pod.phase == "Running")
+    stuck_pod = first(snapshot, "Pod", lambda pod: pod.phase == "Pending")
+    kata_node = first(snapshot, "Node", lambda node: node.labels.get("katacontainers.io/kata-runtime") == "true")
+    return [
+        ("main", LIVE, False, []),
+        ("main-stale-read-only", STALE, True, []),
+        ("filter", LIVE, False, ["slash", *"nginx"]),
+        ("pod-detail", LIVE, False, [("Pod", kata_pod)]),
+        ("pod-detail-stuck", LIVE, False, [("Pod", stuck_pod)]),
+        ("node-detail", LIVE, False, [("Node", kata_node)]),
+        ("runtimeclass-detail", LIVE, False, [("RuntimeClass", "kata")]),
+        ("help", LIVE, False, ["question_mark"]),
+        ("log", STALE, False, ["l"]),
+        ("namespace-picker", LIVE, False, ["n"]),
+    ]
+
+
+async def take(snapshot, state: WatchState, read_only: bool, steps: list) -> str:
+    from textual.widgets import Input
+
+    from kataview.ui.app import make_app
+
+    settings = Settings(frozen_now=FROZEN_NOW, read_only=read_only)
+    source = StaticSource(snapshot, state, SourceInfo(context="kind-kataview-demo", server="https://127.0.0.1:6443"))
+    app = make_app(settings, source)
+    async with app.run_test(size=SIZE) as pilot:
+        deadline = time.monotonic() + 30
+        while app.view is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError("no snapshot reached the screen")
+            await pilot.pause(0.02)
+        await pilot.pause()
+        for step in steps:
+            if isinstance(step, tuple):
+                app.open_object(*step)
+            else:
+                await pilot.press(step)
+            await pilot.pause()
+        for field in app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
+        return app.export_screenshot(title="kataview")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0] if args else "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    os.environ["XDG_STATE_HOME"] = str(out / ".state")  # never remember a theme from here
+    from kataview.ui.demo_snapshot import classic_demo_snapshot
+
+    snapshot = classic_demo_snapshot(FROZEN_NOW)
+    for name, state, read_only, steps in shots(snapshot):
+        svg = asyncio.run(take(snapshot, state, read_only, steps))
+        (out / f"{name}.svg").write_text(svg, encoding="utf-8")
+        print(out / f"{name}.svg")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,383 @@
+"""VirtualTable: a keyed, filterable list that renders only the visible rows (Line API).
+
+Rows are any objects with `key`, `namespace` and `haystack`; columns say how to turn a row into
+text. Sections (e.g. one per runtime) interleave header lines. The cursor and the scroll
+position are held by key, so an update that inserts or removes rows above keeps the operator's
+place. Cost per frame grows with the screen height, never with the number of rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from kataview.ui.filtering import HaystackIndex, RowFilter, filter_indexed, filter_rows, parse_filter
+
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    width: int
+    value: Callable[[Any], str]
+    style: Callable[[Any], str | None] | None = None  # component class suffix, e.g. "kata"
+    flex: bool = False  # shares the width left over
+    right: bool = False
+    drop: int = 0  # when the table is too narrow, drop=1 goes first, then 2, ...; 0 always stays
+
+
+@dataclass
+class Section:
+    """A run of rows; with a title, a header line precedes the (filtered) rows."""
+
+    key: str | None
+    rows: Sequence[Any]
+    title: str | None = None
+    style: str | None = None
+    noun: str = "pods"
+    detail: str = ""
+    _indexes: dict = field(default_factory=dict, repr=False)  # namespace -> HaystackIndex (regex)
+
+    def matching(self, row_filter: RowFilter, namespace: str | None, within: list | None = None) -> list:
+        """The rows that pass; `within` (earlier, looser matches) narrows the search."""
+        if within is not None:
+            return filter_rows(within, row_filter)
+        if row_filter.pattern is None:  # substring: one tight pass beats building an index
+            return filter_rows(self.rows, row_filter, namespace)
+        index = self._indexes.get(namespace)
+        if index is None:
+            rows = self.rows if namespace is None else filter_rows(self.rows, RowFilter(), namespace)
+            index = self._indexes[namespace] = HaystackIndex(rows)
+        return filter_indexed(index, row_filter)
+
+
+@dataclass
+class SectionHeader:
+    key: str
+    text: str
+    style: str | None
+    namespace: str = field(default="")
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    if len(text) > width:
+        return text[: max(0, width - 1)] + ELLIPSIS if width > 0 else ""
+    return text.rjust(width) if right else text.ljust(width)
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    COMPONENT_CLASSES = {
+        "virtual-table--header", "virtual-table--cursor", "virtual-table--section",
+        "virtual-table--runc", "virtual-table--kata", "virtual-table--gvisor",
+        "virtual-table--other", "virtual-table--warning", "virtual-table--error",
+        "virtual-table--dim", "virtual-table--empty",
+    }
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="cursor-up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="cursor-down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="page-up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="page-down"),
+        Binding("home,g", "edge(0)", "First", show=False, id="first-row"),
+        Binding("end,G", "edge(1)", "Last", show=False, id="last-row"),
+        Binding("enter", "open", "Open", id="open"),
+    ]
+
+    class RowOpened(Message):
+        """Enter (or a double click) on a row."""
+
+        def __init__(self, table: VirtualTable, row: Any) -> None:
+            super().__init__()
+            self.table = table
+            self.row = row
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class CursorMoved(Message):
+        def __init__(self, table: VirtualTable, row: Any) -> None:
+            super().__init__()
+            self.table = table
+            self.row = row
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    def __init__(self, columns: Sequence[Column], *, empty_text: str = "nothing to show",
+                 namespaced: bool = False, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.columns = tuple(columns)
+        self.empty_text = empty_text
+        self.namespaced = namespaced
+        self.sections: list[Section] = []
+        self.lines: list[Any] = []  # SectionHeader or row, in display order
+        self.row_filter = RowFilter()
+        self._matches: list[list] | None = None  # per section, for narrowing as the filter grows
+        self.namespace: str | None = None
+        self.cursor_key: str | None = None
+        self._cursor_index = 0
+        self._column_layout: tuple[int, tuple[tuple[Column, int], ...]] = (-1, ())
+        self.row_count = 0  # rows after filtering, headers excluded
+
+    # ---- data in -------------------------------------------------------------------------
+
+    def set_sections(self, sections: Sequence[Section]) -> None:
+        """Replace the rows; the cursor and the scroll anchor stay on the same keys."""
+        anchor_key, anchor_offset = self._anchor()
+        self.sections = list(sections)
+        self._rebuild(anchor_key, anchor_offset)
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        self.set_sections([Section(None, rows)])
+
+    def set_filter(self, text: str) -> RowFilter:
+        anchor_key, anchor_offset = self._anchor()
+        previous, self.row_filter = self.row_filter, parse_filter(text)
+        narrows = (previous.active and not previous.error and previous.pattern is None
+                   and self.row_filter.pattern is None and previous.text in self.row_filter.text)
+        self._rebuild(anchor_key, anchor_offset, narrow=narrows)
+        return self.row_filter
+
+    def set_namespace(self, namespace: str | None) -> None:
+        if not self.namespaced:
+            return
+        anchor_key, anchor_offset = self._anchor()
+        self.namespace = namespace
+        self._rebuild(anchor_key, anchor_offset)
+
+    @property
+    def cursor_row(self) -> Any | None:
+        index = self._locate_cursor()
+        return self.lines[index] if index is not None else None
+
+    def move_cursor_to(self, key: str) -> bool:
+        for index, line in enumerate(self.lines):
+            if line.key == key and not isinstance(line, SectionHeader):
+                self._set_cursor(index)
+                return True
+        return False
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _anchor(self) -> tuple[str | None, int]:
+        """The key to keep in place across a rebuild and its offset from the top of the view."""
+        index = self._locate_cursor()
+        top = round(self.scroll_y)
+        if index is not None:
+            return self.cursor_key, index - top
+        if 0 <= top < len(self.lines):
+            return self.lines[top].key, 0
+        return None, 0
+
+    def _rebuild(self, anchor_key: str | None, anchor_offset: int, narrow: bool = False) -> None:
+        old_index = self._cursor_index
+        lines: list[Any] = []
+        count = 0
+        namespace = self.namespace if self.namespaced else None
+        earlier = self._matches if narrow and self._matches is not None else [None] * len(self.sections)
+        self._matches = []
+        for section, within in zip(self.sections, earlier):
+            matched = section.matching(self.row_filter, namespace, within)
+            self._matches.append(matched)
+            count += len(matched)
+            if section.title is not None and section.key is not None:
+                if not matched:
+                    continue
+                total = len(section.rows)
+                shown = f"{len(matched):,}" if len(matched) == total else f"{len(matched):,} of {total:,}"
+                noun = section.noun if total != 1 else section.noun.rstrip("s")
+                detail = f"  · {section.detail}" if section.detail else ""
+                lines.append(SectionHeader(section.key, f"▍{section.title}  {shown} {noun}{detail}", section.style))
+            lines.extend(matched)
+        self.lines = lines
+        self.row_count = count
+        self.virtual_size = Size(0, len(lines) + 1 if lines else 2)  # header + rows, or the empty text
+        self._cursor_index = min(old_index, max(0, len(lines) - 1))
+        index = self._locate_cursor()
+        if index is None:
+            index = self._nearest_row(self._cursor_index, 1) if lines else None
+            self.cursor_key = lines[index].key if index is not None else None
+            self._cursor_index = index or 0
+        anchor = self._index_of(anchor_key) if anchor_key is not None else None
+        if anchor is not None:
+            self.scroll_to(y=max(0, anchor - anchor_offset), animate=False, force=True)
+        self._scroll_cursor_into_view()
+        self.refresh()
+
+    def _index_of(self, key: str) -> int | None:
+        if self.cursor_key == key:
+            return self._locate_cursor()
+        for index, line in enumerate(self.lines):
+            if line.key == key:
+                return index
+        return None
+
+    def _locate_cursor(self) -> int | None:
+        key = self.cursor_key
+        if key is None or not self.lines:
+            return None
+        index = self._cursor_index
+        if index < len(self.lines) and self.lines[index].key == key:
+            return index
+        for index, line in enumerate(self.lines):
+            if line.key == key:
+                self._cursor_index = index
+                return index
+        return None
+
+    def _nearest_row(self, index: int, direction: int) -> int | None:
+        """The closest non-header line from index in direction, then the other way."""
+        for step in (direction, -direction):
+            probe = index
+            while 0 <= probe < len(self.lines):
+                if not isinstance(self.lines[probe], SectionHeader):
+                    return probe
+                probe += step
+        return None
+
+    def _set_cursor(self, index: int) -> None:
+        self._cursor_index = index
+        row = self.lines[index]
+        changed = row.key != self.cursor_key
+        self.cursor_key = row.key
+        self._scroll_cursor_into_view()
+        self.refresh()
+        if changed:
+            self.post_message(self.CursorMoved(self, row))
+
+    def _scroll_cursor_into_view(self) -> None:
+        index = self._locate_cursor()
+        if index is None:
+            return
+        visible = max(1, self.scrollable_content_region.height - 1)
+        top = round(self.scroll_y)
+        if index < top:
+            self.scroll_to(y=index, animate=False, force=True)
+        elif index >= top + visible:
+            self.scroll_to(y=index - visible + 1, animate=False, force=True)
+
+    # ---- actions -------------------------------------------------------------------------
+
+    def action_cursor(self, delta: int) -> None:
+        if not self.lines:
+            return
+        start = self._locate_cursor()
+        start = 0 if start is None else start
+        target = min(max(start + delta, 0), len(self.lines) - 1)
+        index = self._nearest_row(target, 1 if delta > 0 else -1)
+        if index is not None:
+            self._set_cursor(index)
+
+    def action_page(self, direction: int) -> None:
+        self.action_cursor(direction * max(1, self.scrollable_content_region.height - 2))
+
+    def action_edge(self, end: int) -> None:
+        if self.lines:
+            index = self._nearest_row(len(self.lines) - 1 if end else 0, -1 if end else 1)
+            if index is not None:
+                self._set_cursor(index)
+
+    def action_open(self) -> None:
+        row = self.cursor_row
+        if row is not None:
+            self.post_message(self.RowOpened(self, row))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y == 0:
+            return
+        index = round(self.scroll_y) + offset.y - 1
+        if 0 <= index < len(self.lines) and not isinstance(self.lines[index], SectionHeader):
+            self._set_cursor(index)
+            if event.chain >= 2:
+                self.action_open()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # ---- rendering -----------------------------------------------------------------------
+
+    def _layout(self, width: int) -> tuple[tuple[Column, int], ...]:
+        """The columns that fit in width, with their widths (flexible ones share the rest)."""
+        if self._column_layout[0] == width:
+            return self._column_layout[1]
+        columns = list(self.columns)
+        while True:
+            fixed = sum(column.width for column in columns) + len(columns) - 1
+            droppable = [column for column in columns if column.drop]
+            if fixed <= width or not droppable:
+                break
+            columns.remove(min(droppable, key=lambda column: column.drop))
+        flexible = [column for column in columns if column.flex] or columns[-1:]
+        spare = max(0, width - fixed)
+        widths = []
+        for column in columns:
+            extra = 0
+            if column in flexible:
+                position = flexible.index(column)
+                extra = spare // len(flexible) + (1 if position < spare % len(flexible) else 0)
+            widths.append((column, column.width + extra))
+        self._column_layout = (width, tuple(widths))
+        return self._column_layout[1]
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"virtual-table--{name}", partial=True)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            return self._render_cells(None, width, base + self._style("header"))
+        index = round(self.scroll_y) + y - 1
+        if not self.lines:
+            text = self.empty_text if y == 1 else ""
+            return Strip([Segment(fit(text, width), base + self._style("empty"))], width)
+        if index >= len(self.lines):
+            return Strip.blank(width, base)
+        line = self.lines[index]
+        if isinstance(line, SectionHeader):
+            style = base + self._style("section")
+            if line.style:
+                style += self._style(line.style)
+            return Strip([Segment(fit(line.text, width), style)], width)
+        row_style = base
+        if index == self._cursor_index and line.key == self.cursor_key:
+            row_style = base + self._style("cursor")
+        return self._render_cells(line, width, row_style)
+
+    def _render_cells(self, row: Any, width: int, row_style: Style) -> Strip:
+        """One line of cells: the column titles when row is None."""
+        segments = []
+        used = 0
+        for column, column_width in self._layout(width):
+            if used >= width:
+                break
+            text = column.title if row is None else column.value(row)
+            cell_width = min(column_width, width - used)
+            style = row_style
+            if row is not None and column.style is not None:
+                name = column.style(row)
+                if name:
+                    style = row_style + self._style(name)
+            segments.append(Segment(fit(text, cell_width, column.right), style))
+            used += cell_width
+            if used < width:
+                segments.append(Segment(" ", row_style))
+                used += 1
+        if used < width:
+            segments.append(Segment(" " * (width - used), row_style))
+        return Strip(segments, width)
