@@ -45,9 +45,9 @@ class TmuxSession:
 def tmux_demo(tmp_path):
     tmux = require_part("tmux")
     session = TmuxSession(tmux, f"kvdemo{os.getpid()}", tmp_path)
-    env = (f"env XDG_STATE_HOME={tmp_path}/state XDG_CONFIG_HOME={tmp_path}/config "
+    env = (f"env -u COLUMNS -u LINES XDG_STATE_HOME={tmp_path}/state XDG_CONFIG_HOME={tmp_path}/config "
            f"HOME={tmp_path} TERM=xterm-256color COLORTERM=truecolor")
-    session.run("new-session", "-d", "-s", session.name, "-x", "120", "-y", "40",
+    session.run("new-session", "-d", "-s", session.name, "-x", "160", "-y", "48",
                 f"{env} {KATAVIEW} --demo; sleep 5")
     try:
         yield session
@@ -56,15 +56,30 @@ def tmux_demo(tmp_path):
 
 
 def test_demo_shows_runtimes_and_opens_a_pod(tmux_demo):
-    screen = tmux_demo.wait_for("live")
+    tmux_demo.wait_for("live")
+    # At 160x48 every pane is on screen at once (at 80x24 only the focused one is).
+    screen = tmux_demo.wait_for("Pods by runtime (")
     assert "kataview-demo" in screen
-    assert "kata" in screen and "runc (default)" in screen
-    # The stuck pod's finding is on screen, so is a node that lacks the handler.
-    tmux_demo.wait_for("no runtime")
-    tmux_demo.keys("question")
+    for pane in ("Nodes", "RuntimeClasses", "Findings", "Pods by runtime"):
+        assert pane in screen
+    assert "runc (default)" in screen and "k8s-worker-untrusted" in screen
+    # The demo moves: the pod DemoMotion adds shows up as Running within seconds.
+    tmux_demo.wait_for("nginx-untrusted-5b7c9f8d6c-demo1")
+    # Findings pane, first finding (the stuck kata-fc pod), Enter opens the pod with its event.
+    tmux_demo.keys("3")
+    tmux_demo.keys("Enter")
+    detail = tmux_demo.wait_for("Recent events")
+    assert "FailedCreatePodSandBox" in detail and 'no runtime for "k' in detail
+    assert "nginx-kata-fc" in detail
+    tmux_demo.keys("Escape")
+    tmux_demo.wait_for("Pods by runtime")
+    tmux_demo.keys("?")
     help_screen = tmux_demo.wait_for("filter")
     assert "quit" in help_screen.lower()
     tmux_demo.keys("Escape")
+    # A key right after Escape would arrive as Alt+key, as in any terminal: wait for the screen.
+    tmux_demo.wait_for("Pods by runtime (")
+    time.sleep(0.3)
     tmux_demo.keys("q")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and "kataview-demo" in tmux_demo.screen():
