@@ -143,9 +143,31 @@ def dispatch(args: argparse.Namespace) -> int:
     return run_tui(settings)
 
 
+VALUE_FLAGS = {"--kubeconfig", "--context", "-n", "--namespace", "--request-timeout", "--config", "--ssh-config"}
+
+
+def subcommand_index(argv: list[str], command: str) -> int:
+    """Where the subcommand stands, skipping the values of global flags (`--context demo`)."""
+    skip = False
+    for index, token in enumerate(argv):
+        if skip:
+            skip = False
+        elif token in VALUE_FLAGS:
+            skip = True
+        elif token == command:
+            return index
+    raise ValueError(command)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # `setup` and `demo` hand their own options on to their own parsers.
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, extras = parser.parse_known_args(argv)
+    if args.command in ("setup", "demo"):
+        args.rest = argv[subcommand_index(argv, args.command) + 1:]
+    elif extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
     try:
         return dispatch(args)
     except SettingsError as error:

@@ -1,0 +1,50 @@
+"""The command-line contract from the README, through the real entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from kataview import __version__
+
+KATAVIEW = [sys.executable, "-m", "kataview"]
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([*KATAVIEW, *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"kataview {__version__}"
+
+
+def test_unknown_flag_is_a_usage_error():
+    result = run("report", "--no-such-flag")
+    assert result.returncode == 2 and "no-such-flag" in result.stderr
+
+
+def test_setup_containerd_dry_run_through_the_cli(tmp_path):
+    config = tmp_path / "config.toml"
+    original = ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n'
+                '  default_runtime_name = "runc"\n'
+                '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
+                '  runtime_type = "io.containerd.runc.v2"\n')
+    config.write_text(original)
+    result = run("setup", "containerd", "--config", str(config), "--handler", "kata", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert '+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.kata]' in result.stdout
+    assert config.read_text() == original, "--dry-run must not write"
+
+
+def test_setup_unknown_target():
+    result = run("setup", "docker")
+    assert result.returncode == 2 and "containerd" in result.stderr
+
+
+def test_broken_config_file_is_one_line_exit_2(tmp_path):
+    broken = tmp_path / "config.toml"
+    broken.write_text("theme = \n")
+    result = run("--config", str(broken), "report", "--demo")
+    assert result.returncode == 2
+    assert str(broken) in result.stderr and "Traceback" not in result.stderr
