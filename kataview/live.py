@@ -13,7 +13,7 @@ import shutil
 import socket
 import tempfile
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from kataview.kube.cluster import ClusterWatcher, fetch_once
 from kataview.kube.connection import Connection, ConnectionSettings, connect, load_configuration
@@ -40,8 +40,12 @@ def free_loopback_port() -> int:
 
 @contextlib.asynccontextmanager
 async def demo_cluster(demo_size: tuple[int | None, int | None] = (None, None), *,
-                       motion: bool = True, port: int = 0) -> AsyncIterator[Path]:
-    """Run the API server double with the demo scenario; yield a kubeconfig path for it."""
+                       motion: bool = True, port: int = 0,
+                       ssh: Callable[[dict[str, Any]], None] | None = None) -> AsyncIterator[Path]:
+    """Run the API server double with the demo scenario; yield a kubeconfig path for it.
+
+    With ``ssh``, the demo's Kata nodes answer over SSH too (kataview.demo.sshnode): ``ssh``
+    gets the SSHOptions overrides (client key, known_hosts, ssh config in the temp dir)."""
     from kataview.demo.apiserver import ApiServerDouble
     from kataview.demo.motion import DemoMotion
     from kataview.demo.scenario import classic_objects, generated_objects
@@ -50,10 +54,16 @@ async def demo_cluster(demo_size: tuple[int | None, int | None] = (None, None), 
     objects = generated_objects(nodes or 50, pods or 1000) if (nodes or pods) else classic_objects()
     directory = Path(tempfile.mkdtemp(prefix="kataview-demo-"))
     server = ApiServerDouble(objects, port=port)
-    mover = None
+    mover = ssh_node = None
     try:
         await server.start()
         kubeconfig = server.write_kubeconfig(directory / "kubeconfig", context=DEMO_CONTEXT)
+        if ssh is not None:
+            from kataview.demo.sshnode import DemoSSHNode
+
+            ssh_node = DemoSSHNode(server.store.list)
+            await ssh_node.start()
+            ssh(ssh_node.write_client_files(directory / "ssh"))
         if motion:
             mover = asyncio.create_task(DemoMotion().run(server.store), name="demo-motion")
         yield kubeconfig
@@ -61,6 +71,8 @@ async def demo_cluster(demo_size: tuple[int | None, int | None] = (None, None), 
         if mover is not None:
             mover.cancel()
             await asyncio.gather(mover, return_exceptions=True)
+        if ssh_node is not None:
+            await ssh_node.stop()
         await server.stop()
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -94,6 +106,10 @@ class LiveSource:
             info = SourceInfo(loaded.context, loaded.configuration.host, namespace_of(settings))
         self.info = info
 
+    def ssh_overrides(self) -> dict[str, Any]:
+        """Nodes are reached over SSH as the settings say (a fixed snapshot has no nodes to reach)."""
+        return {}
+
     async def run(self, publish: Publish) -> None:
         connection = await connect(connection_settings(self.settings, self.kubeconfig))
         try:
@@ -112,9 +128,14 @@ class DemoSource:
         self.demo_size = demo_size
         self.port = free_loopback_port()
         self.info = SourceInfo(DEMO_CONTEXT, f"https://127.0.0.1:{self.port}", namespace_of(settings))
+        self._ssh: dict[str, Any] = {}
+
+    def ssh_overrides(self) -> dict[str, Any]:
+        """SSHOptions overrides pointing at the demo's SSH node (empty until it runs)."""
+        return dict(self._ssh)
 
     async def run(self, publish: Publish) -> None:
-        async with demo_cluster(self.demo_size, port=self.port) as kubeconfig:
+        async with demo_cluster(self.demo_size, port=self.port, ssh=self._ssh.update) as kubeconfig:
             await LiveSource(self.settings, str(kubeconfig), self.info).run(publish)
 
 

@@ -56,6 +56,7 @@ class KataviewApp(App):
         self._last_build = 0.0
         self._failure: tuple[str, datetime] | None = None  # the source stopped: data stays stale
         self._remembered_theme = ""
+        self.vm_details = None  # VMDetailGatherer over the app's one SSHPool, made on first use
         self.register_theme(kataview_theme())
 
     # ---- clock, theme, colour ------------------------------------------------------------
@@ -182,6 +183,25 @@ class KataviewApp(App):
     def record(self, level: str, text: str) -> None:
         self.log_entries.append((self.now(), level, text))
 
+    # ---- nodes over SSH ------------------------------------------------------------------
+
+    def vm_gatherer(self):
+        """The app's VMDetailGatherer; its SSHPool comes from settings (plus the source's
+        overrides: the demo points it at its own SSH node) on first use. None for a source
+        without nodes to reach (a fixed snapshot), unless a gatherer was set."""
+        if self.vm_details is None and hasattr(self.source, "ssh_overrides"):
+            from kataview.hosts.ssh import SSHOptions, SSHPool
+            from kataview.hosts.vmfacts import VMDetailGatherer
+
+            overrides = self.source.ssh_overrides()
+            self.vm_details = VMDetailGatherer(SSHPool(SSHOptions.from_settings(self.settings, **overrides)))
+        return self.vm_details
+
+    async def on_unmount(self) -> None:
+        pool = getattr(self.vm_details, "pool", None)
+        if pool is not None:
+            await pool.close()
+
     # ---- navigation ----------------------------------------------------------------------
 
     def set_namespace(self, namespace: str | None) -> None:
@@ -219,6 +239,12 @@ class KataviewApp(App):
             self.set_namespace(choice[0])
 
 
-def make_app(settings: Settings, source: SnapshotSource) -> KataviewApp:
-    """The one way to build the App (CLI, tests, screenshots, demo)."""
-    return KataviewApp(settings, source)
+def make_app(settings: Settings, source: SnapshotSource, start: str = "main") -> KataviewApp:
+    """The one way to build the App (CLI, tests, screenshots, demo). start="setup": the guided
+    setup screen instead of the dashboard (`kataview setup`)."""
+    app = KataviewApp(settings, source)
+    if start == "setup":
+        from kataview.ui.screens.setup import SetupScreen
+
+        app.get_default_screen = SetupScreen  # type: ignore[method-assign]
+    return app

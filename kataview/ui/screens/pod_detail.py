@@ -1,35 +1,50 @@
 """Pod detail: containers and their states, recent events, its RuntimeClass and overhead, and
-the VM panel (filled over SSH by a later release; until then it says how it will be)."""
+the VM panel: for a Kata pod, its VM gathered over SSH from the node (a worker in group
+"vm-detail"), refreshed on r and every few seconds while the screen is in front. An unknown
+host key is offered for trust in a dialog (never in read-only mode); a changed one never is."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
-from kataview.model.records import ClusterSnapshot, Pod
+from kataview.hosts.errors import HostKeyChanged, UnknownHostKey
+from kataview.model.records import ClusterSnapshot, Node, Pod
 from kataview.ui import analysis
 from kataview.ui.cluster_view import ClusterView, overhead_text, scheduling_text
 from kataview.ui.formatting import age, clock, labels_text
 from kataview.ui.screens.detail import DetailRow, DetailScreen, detail_columns, facts
+from kataview.ui.theme import styles_dir
 from kataview.ui.widgets.cluster_header import FAMILY_VARIABLE
 from kataview.ui.widgets.virtual_table import VirtualTable
+from kataview.ui.widgets.vm_panel import VMPanel
 
 CONTAINER_COLUMNS = detail_columns([("NAME", 14), ("STATE", 10), ("REASON", 18), ("READY", 5),
                                     ("RESTARTS", 8), ("STARTED", 8), ("IMAGE", 20, True)])
 EVENT_COLUMNS = detail_columns([("LAST", 8), ("TYPE", 7), ("REASON", 22), ("COUNT", 5), ("MESSAGE", 30, True)])
+VM_REFRESH_SECONDS = 5.0  # Settings.vm_refresh_seconds wins when present; 0 turns it off
+VM_GROUP = "vm-detail"
 
 
-def vm_text(pod: Pod, family: str) -> str:
-    node = pod.node_name or "(not scheduled yet)"
+def vm_text(pod: Pod, family: str, node: Node | None = None, reachable: bool = True) -> str:
+    """What the VM panel says when there is no VM detail to gather."""
+    name = pod.node_name or "(not scheduled yet)"
     if family == "kata":
-        return (f"This pod runs in its own Kata Containers VM on node {node}.\n"
-                f"VM detail is gathered over SSH from node {node}: the sandbox id via crictl, the "
-                "hypervisor process via ps, then vCPUs, memory, guest kernel, shared filesystem and "
-                "host-side RSS/CPU (coming in the next release).")
+        if not pod.node_name:
+            return "This pod will run in its own Kata Containers VM once it is scheduled: no VM yet."
+        if node is None:
+            return f"This pod runs in a Kata Containers VM on node {name}, which is not in the cluster any more."
+        if not reachable:
+            return (f"This pod runs in its own Kata Containers VM on node {name}. VM detail is gathered "
+                    f"over SSH from node {name} (the sandbox id via crictl, the hypervisor via ps) when "
+                    "kataview watches a cluster; this is a fixed snapshot.")
     if family == "gvisor":
-        return (f"This pod runs in a gVisor sandbox (runsc) on node {node}: a user-space kernel, no VM. "
-                "Sandbox detail over SSH comes in the next release.")
+        return f"This pod runs in a gVisor sandbox (runsc) on node {name}: a user-space kernel, no VM."
     if family == "runc":
         return "This pod runs in plain runc containers on the node's kernel: there is no VM."
     return "This pod's runtime handler is unknown to kataview, so there is no VM detail to gather."
@@ -60,16 +75,21 @@ def event_rows(pod: Pod, snapshot: ClusterSnapshot) -> list[DetailRow]:
 
 class PodDetailScreen(DetailScreen):
     kind = "pod"
+    CSS_PATH = [styles_dir() / "vm.tcss"]
+    BINDINGS = [Binding("r", "refresh_vm", "Refresh VM", id="refresh-vm")]
 
     def __init__(self, uid: str) -> None:
         super().__init__(uid)
         self.pod: Pod | None = None
+        self.vm_target: tuple[Pod, Node, ClusterSnapshot] | None = None  # a Kata pod we can reach
+        self._vm_timer = None
+        self._refused: set[tuple[str, int, str]] = set()  # host keys the operator refused here
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="summary", classes="section")
         yield VirtualTable(CONTAINER_COLUMNS, id="containers", classes="section", empty_text="no container status yet")
         yield Static(id="runtime", classes="section")
-        yield Static(id="vm", classes="section")
+        yield VMPanel(id="vm", classes="section", animate=self.app.settings.frozen_now is None)
         yield VirtualTable(EVENT_COLUMNS, id="events", classes="section", empty_text="no sandbox events")
 
     def refresh_body(self, view: ClusterView) -> bool:
@@ -98,12 +118,108 @@ class PodDetailScreen(DetailScreen):
         containers.border_title = f"Containers ({len(pod.containers)})"
         containers.set_rows(container_rows(pod, now))
         self.section("runtime", "Runtime", self.runtime_facts(pod, runtime, snapshot))
-        self.section("vm", "VM", vm_text(pod, runtime.family))
+        self.update_vm(pod, runtime.family, snapshot)
         events = self.query_one("#events", VirtualTable)
         rows = event_rows(pod, snapshot)
         events.border_title = f"Recent events ({len(rows)})"
         events.set_rows(rows)
         return present
+
+    # ---- the VM panel -------------------------------------------------------------------
+
+    def update_vm(self, pod: Pod, family: str, snapshot: ClusterSnapshot) -> None:
+        """Start gathering the first time a reachable Kata pod is shown; else say why not."""
+        node = snapshot.nodes.get(pod.node_name or "")
+        gatherer = self.app.vm_gatherer() if family == "kata" and node is not None else None
+        if gatherer is None:
+            self.vm_target = None
+            self.query_one(VMPanel).show_message(vm_text(pod, family, node, reachable=False))
+            return
+        first = self.vm_target is None
+        self.vm_target = (pod, node, snapshot)
+        if first:
+            self.fetch_vm()
+
+    @property
+    def vm_every(self) -> float:
+        every = getattr(self.app.settings, "vm_refresh_seconds", None)
+        return VM_REFRESH_SECONDS if every is None else float(every)
+
+    def fetch_vm(self) -> None:
+        if self.vm_target is None:
+            return
+        if self._vm_timer is not None:
+            self._vm_timer.stop()
+            self._vm_timer = None
+        pod, node, snapshot = self.vm_target
+        gatherer = self.app.vm_gatherer()
+        self.query_one(VMPanel).show_loading(node.name, gatherer.pool.address_of(node))
+        self.run_worker(gatherer.fetch(pod, node, snapshot), name=f"vm {pod.key}", group=VM_GROUP,
+                        exclusive=True, exit_on_error=False, description=f"VM detail of {pod.key}")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != VM_GROUP or self.vm_target is None:
+            return
+        node = self.vm_target[1].name
+        panel = self.query_one(VMPanel)
+        if event.state == WorkerState.SUCCESS:
+            panel.show_detail(event.worker.result, self.app.now(), self.vm_every or None)
+            self._schedule_vm()
+        elif event.state == WorkerState.ERROR:
+            error = event.worker.error
+            panel.show_error(error, node, self.app.settings.read_only, self.app.now())
+            self.app.record("error", f"VM detail of {self.vm_target[0].key}: {error}")
+            if self._offer_host_key(error):
+                return
+            if not isinstance(error, (UnknownHostKey, HostKeyChanged)):
+                self._schedule_vm()
+
+    def _schedule_vm(self) -> None:
+        if self.vm_every > 0:
+            self._vm_timer = self.set_timer(self.vm_every, self._vm_tick)
+
+    def _vm_tick(self) -> None:
+        self._vm_timer = None
+        if self.is_current:
+            self.fetch_vm()
+        else:  # behind a dialog or another screen: try again later
+            self._schedule_vm()
+
+    def _offer_host_key(self, error: BaseException) -> bool:
+        """Ask to trust an unknown key (never in read-only mode, never a changed key)."""
+        if not isinstance(error, UnknownHostKey) or isinstance(error, HostKeyChanged):
+            return False
+        if self.app.settings.read_only or error.key is None or not self.is_current:
+            return False
+        if (error.host, error.port, error.fingerprint) in self._refused:
+            return False
+        from kataview.ui.screens.host_key import HostKeyScreen
+
+        self.app.push_screen(HostKeyScreen(error), callback=partial(self._host_key_answered, error))
+        return True
+
+    def _host_key_answered(self, error: UnknownHostKey, trusted: bool | None) -> None:
+        if not trusted:
+            self._refused.add((error.host, error.port, error.fingerprint))
+            return
+        from kataview.hosts.hostkeys import trust_host_key
+
+        try:
+            line = trust_host_key(error.host, error.port, error.key, error.known_hosts)
+        except (HostKeyChanged, ValueError, OSError) as problem:
+            node = self.vm_target[1].name if self.vm_target else error.node
+            self.query_one(VMPanel).show_error(problem, node, self.app.settings.read_only, self.app.now())
+            return
+        self.app.record("info", f"trusted {error.fingerprint} for {error.host}:{error.port} "
+                                f"in {error.known_hosts}: {line.strip()}")
+        self.fetch_vm()
+
+    def action_refresh_vm(self) -> None:
+        if self.vm_target is None:
+            self.notify("This pod has no VM to gather.", timeout=2)
+            return
+        self._refused.clear()  # r asks again about a refused host key
+        self.fetch_vm()
 
     def runtime_facts(self, pod: Pod, runtime, snapshot: ClusterSnapshot) -> Content:
         rc = snapshot.runtime_classes.get(pod.runtime_class_name or "")
