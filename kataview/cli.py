@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_connection_flags(report, subcommand=True)
     report.add_argument("--json", action="store_true", default=False, help="print JSON (documented in the README)")
     report.add_argument("--demo", action="store_true", help="report on the embedded demo cluster")
+    report.add_argument("--fail-on", choices=("warning", "error"), default=None,
+                        help="exit 1 when a finding of this severity or worse exists (for cron and CI); "
+                             "with 'warning' an unreadable resource counts too")
 
     vm = commands.add_parser("vm", help="VM detail of one pod, over SSH")
     add_connection_flags(vm, subcommand=True)
@@ -91,7 +94,7 @@ def build_settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def run_setup(rest: list[str]) -> int:
+def run_setup(rest: list[str], global_flags: list[str] = ()) -> int:
     if rest[:1] == ["containerd"]:
         from kataview.setup.containerd_command import main as containerd_main
 
@@ -100,12 +103,29 @@ def run_setup(rest: list[str]) -> int:
         from kataview.setup.crio_command import main as crio_main
 
         return crio_main(rest[1:])
-    if rest and rest[0] not in ("-h", "--help"):
+    if rest[:1] in (["-h"], ["--help"]):
+        print("usage: kataview setup containerd --config F [...] | kataview setup crio --config-dir D [...]\n"
+              "       kataview setup [--kubeconfig F] [--context C] [--read-only] [--ssh-config F]\n"
+              "                                  (the guided setup screen; --read-only: plan only)")
+        return EXIT_OK
+    if rest and not rest[0].startswith("-"):
         print(f"kataview setup: unknown target {rest[0]!r}; use 'containerd' or 'crio'", file=sys.stderr)
         return EXIT_USAGE
-    print("usage: kataview setup containerd --config F [...] | kataview setup crio --config-dir D [...]\n"
-          "       kataview setup             (the guided setup screen)")
-    return EXIT_OK
+    from kataview.sources import build_source
+    from kataview.ui.app import make_app
+
+    # the guided screen takes the connection flags before and after `setup`
+    settings = build_settings(build_parser().parse_args([*global_flags, *rest]))
+    try:
+        source = build_source(settings, None)
+    except (OSError, ValueError) as error:
+        if isinstance(error, SettingsError):
+            raise
+        print(f"kataview setup: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    app = make_app(settings, source, start="setup")
+    app.run()
+    return app.return_code or EXIT_OK
 
 
 def run_demo(rest: list[str]) -> int:
@@ -126,17 +146,19 @@ def run_demo(rest: list[str]) -> int:
 
 def dispatch(args: argparse.Namespace) -> int:
     if args.command == "setup":
-        return run_setup(args.rest)
+        return run_setup(args.rest, args.global_flags)
     if args.command == "demo":
         return run_demo(args.rest)
     settings = build_settings(args)
     if args.command == "report":
         from kataview.report import run_report
 
-        return run_report(settings, as_json=args.json)
+        return run_report(settings, as_json=args.json, fail_on=args.fail_on)
     if args.command == "vm":
+        from kataview.logsetup import setup_logging
         from kataview.vmcommand import run_vm
 
+        setup_logging(interactive=False)
         return run_vm(settings, args.pod, as_json=args.json)
     from kataview.ui.run import run_tui
 
@@ -165,7 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args, extras = parser.parse_known_args(argv)
     if args.command in ("setup", "demo"):
-        args.rest = argv[subcommand_index(argv, args.command) + 1:]
+        index = subcommand_index(argv, args.command)
+        args.global_flags, args.rest = argv[:index], argv[index + 1:]
     elif extras:
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
     try:

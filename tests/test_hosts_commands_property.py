@@ -100,3 +100,67 @@ def test_is_allowed_only_accepts_allowlisted_argv(line):
     if words[:2] == ["sudo", "-n"]:
         words = words[2:]
     assert command_from_argv(words).render() == shlex.join(words)
+
+
+# --- the preflight's read-only commands -----------------------------------------------------
+
+from kataview.hosts.preflight_commands import (  # noqa: E402
+    KATA_CHECK_ARGV, KATA_PATHS, RUNTIME_CONFIG_PATHS, VERSION_ARGV, CpuVirtFlags, KataCheck,
+    KvmDevice, ListKnownPaths, RuntimeVersion, UnameMachine)
+
+FIXED_PREFLIGHT = [UnameMachine(), CpuVirtFlags(), KvmDevice(), ListKnownPaths("config"), ListKnownPaths("kata")]
+
+
+def test_fixed_preflight_commands_render_exactly():
+    for command in FIXED_PREFLIGHT:
+        assert_exact(command, list(command.argv()))
+    assert ListKnownPaths("config").argv()[3:] == RUNTIME_CONFIG_PATHS
+    assert ListKnownPaths("kata").argv()[3:] == KATA_PATHS
+
+
+@settings(max_examples=400)
+@given(value=hostile_text | st.sampled_from([*VERSION_ARGV, *KATA_CHECK_ARGV, "config", "kata"]))
+@example(value="containerd; reboot")
+@example(value="kata-runtime --help")
+def test_named_preflight_commands(value):
+    for builder, table in ((RuntimeVersion, VERSION_ARGV), (KataCheck, KATA_CHECK_ARGV),
+                           (ListKnownPaths, None)):
+        try:
+            command = builder(value)
+        except ValueError:
+            assert value not in (table or ("config", "kata"))
+            continue
+        assert table is None or command.argv() == table[value]
+        assert_exact(command, list(command.argv()))
+
+
+@settings(max_examples=300)
+@given(extra=hostile_text)
+@example(extra="/etc/shadow")
+@example(extra="-i")
+def test_preflight_argv_with_anything_added_is_refused(extra):
+    for command in FIXED_PREFLIGHT + [RuntimeVersion("containerd"), KataCheck("kata-ctl")]:
+        words = [*command.argv(), extra]
+        assert not is_allowed(shlex.join(words))
+        assert not is_allowed(shlex.join(["sudo", "-n", *words]))
+
+
+@settings(max_examples=300)
+@given(path=st.builds(lambda prefix, rest: prefix + rest, st.sampled_from([
+    "/var/lib/rancher/k3s/agent/etc/containerd/", "/var/lib/rancher/rke2/agent/etc/containerd/",
+    "/etc/k0s/", "/var/snap/microk8s/current/args/", "/etc/os-release", "/usr/lib/os-release",
+    "/var/lib/rancher/", "/var/snap/microk8s/"]), hostile_text))
+@example(path="/etc/os-release/../shadow")
+@example(path="/var/lib/rancher/k3s/agent/etc/containerd/../../../../../../etc/shadow")
+@example(path="/etc/k0s/containerd.d/10-kata.toml")
+def test_distribution_config_paths(path):
+    try:
+        command = ReadFile(path)
+    except ValueError:
+        return
+    assert ".." not in path.split("/")
+    assert command.path.startswith(("/var/lib/rancher/k3s/agent/etc/containerd", "/etc/k0s",
+                                    "/var/lib/rancher/rke2/agent/etc/containerd",
+                                    "/var/snap/microk8s/current/args")) or \
+        command.path in ("/etc/os-release", "/usr/lib/os-release")
+    assert_exact(command, ["cat", "--", command.path])

@@ -451,3 +451,14 @@ def testnet():
     require_test_hosts()
     with TestNet() as net:
         yield net
+
+
+# --- additions for the guided-setup tests (tests/test_setup_*_ssh.py) ------------------------
+
+def bind_inside(host: TestHost, inside: str) -> Path:
+    """Bind a fresh directory of the host over ``inside`` (e.g. /etc/containerd), in the host's
+    own mount namespace only: the machine's real directory is never written."""
+    outside = host.directory / "binds" / inside.strip("/").replace("/", "_")
+    outside.mkdir(parents=True, exist_ok=True)
+    host.run("mount", "--bind", str(outside), inside)
+    return outside

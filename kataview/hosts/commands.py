@@ -32,7 +32,14 @@ READABLE_PREFIXES = (
     "/opt/kata/share/defaults/kata-containers",
     "/etc/containerd",
     "/etc/crio",
+    # containerd as the Kubernetes distributions ship it (read by the setup's preflight)
+    "/var/lib/rancher/k3s/agent/etc/containerd",
+    "/var/lib/rancher/rke2/agent/etc/containerd",
+    "/etc/k0s",
+    "/var/snap/microk8s/current/args",
 )
+# single files the preflight reads (OS release); /proc/cpuinfo is only grepped (CpuVirtFlags)
+READABLE_FILES = ("/etc/os-release", "/usr/lib/os-release")
 _PROC_FILE = re.compile(r"/proc/[1-9][0-9]{0,9}/(cmdline|status|stat)")
 _PATH_CHARS = re.compile(r"[A-Za-z0-9._+@:=,/-]+")
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -79,7 +86,7 @@ def readable_path(value: str) -> str:
     path = posixpath.normpath(value)
     if path.startswith("//"):  # POSIX keeps a leading '//' as is
         path = "/" + path.lstrip("/")
-    if _PROC_FILE.fullmatch(path):
+    if _PROC_FILE.fullmatch(path) or path in READABLE_FILES:
         return path
     if any(path == p or path.startswith(p + "/") for p in READABLE_PREFIXES):
         return path
@@ -201,6 +208,11 @@ def command_from_argv(argv: Sequence[str]) -> Command:
     fixed = {Ps().argv(): Ps(), Uname().argv(): Uname(), Nproc().argv(): Nproc(), Id().argv(): Id()}
     if words in fixed:
         return fixed[words]
+    from kataview.hosts.preflight_commands import preflight_commands  # it builds on Command
+
+    preflight = preflight_commands()
+    if words in preflight:
+        return preflight[words]
     match words:
         case ("cat", "--", path):
             command: Command = ReadFile(path)

@@ -86,6 +86,12 @@ class NodeConnection:
     def needs_sudo(self) -> bool:
         return self.uid != 0
 
+    @property
+    def unguarded(self) -> Any:
+        """The asyncssh connection without the read-only guard: only the setup layer's own
+        guarded channel (kataview.setup.ssh_executor.SetupChannel) may use it."""
+        return self._conn
+
     async def run_script(self, script: str) -> tuple[str, str, int | None]:
         """Send one allowlisted command line or batch; refuse anything else unsent."""
         if not cmd.is_allowed(script):

@@ -50,6 +50,14 @@ class ClusterWriter:
     async def delete_network_policy(self, namespace: str, name: str) -> dict[str, Any]:
         return await self._call("DELETE", f"{_policies_path(namespace)}/{quote(name, safe='')}")
 
+    async def create_pod(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a v1 Pod into its metadata.namespace (the setup's smoke test)."""
+        namespace = manifest["metadata"]["namespace"]
+        return await self._call("POST", _pods_path(namespace), dict(manifest))
+
+    async def delete_pod(self, namespace: str, name: str) -> dict[str, Any]:
+        return await self._call("DELETE", f"{_pods_path(namespace)}/{quote(name, safe='')}")
+
     async def patch_node_labels(self, node: str,
                                 labels: Mapping[str, str | None]) -> dict[str, Any]:
         """Set labels on a node; a value of None removes that label (JSON merge patch)."""
@@ -68,6 +76,10 @@ class ClusterWriter:
 
 def _policies_path(namespace: str) -> str:
     return f"/apis/networking.k8s.io/v1/namespaces/{quote(namespace, safe='')}/networkpolicies"
+
+
+def _pods_path(namespace: str) -> str:
+    return f"/api/v1/namespaces/{quote(namespace, safe='')}/pods"
 
 
 def _node_path(node: str) -> str:

@@ -304,8 +304,25 @@ class RestartRuntime(Step):
         if not result.ok:
             raise StepError(result.summary())
         waited = await self.wait_ready()
-        return StepState.DONE, f"restarted; the runtime answered after {waited:.2f} s", {
+        node = await self.wait_node_ready()
+        return StepState.DONE, f"restarted; the runtime answered after {waited:.2f} s{node}", {
             "command": list(self.ctx.restart_command)}
+
+    async def wait_node_ready(self) -> str:
+        """Wait for the node's Ready condition to be True again (when a cluster is connected)."""
+        if not (self.ctx.node and self.ctx.transport):
+            return ""
+        from kataview.setup.steps_kube import get_object, node_path
+        start = time.monotonic()
+        while True:
+            node = await get_object(self.ctx.transport, node_path(self.ctx.node)) or {}
+            ready = [c for c in node.get("status", {}).get("conditions") or [] if c.get("type") == "Ready"]
+            if ready and ready[0].get("status") == "True":
+                return f"; node {self.ctx.node} Ready after {time.monotonic() - start:.2f} s"
+            if time.monotonic() - start > self.ctx.restart_timeout:
+                raise StepError(f"node {self.ctx.node} is not Ready {self.ctx.restart_timeout:g} s after "
+                                "the restart (kubelet lost the runtime?)")
+            await asyncio.sleep(0.5)
 
     async def wait_ready(self) -> float:
         start = time.monotonic()

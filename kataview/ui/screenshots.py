@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kataview.model.records import WatchState
+from kataview.ui.screens.setup import open_demo_setup
 from kataview.settings import Settings
 from kataview.sources import SourceInfo, StaticSource
 
@@ -46,6 +47,7 @@ def shots(snapshot) -> list[tuple[str, WatchState, bool, list]]:
         ("help", LIVE, False, ["question_mark"]),
         ("log", STALE, False, ["l"]),
         ("namespace-picker", LIVE, False, ["n"]),
+        ("setup", LIVE, False, [open_demo_setup]),
     ]
 
 
@@ -67,6 +69,8 @@ async def take(snapshot, state: WatchState, read_only: bool, steps: list) -> str
         for step in steps:
             if isinstance(step, tuple):
                 app.open_object(*step)
+            elif callable(step):
+                await step(pilot)
             else:
                 await pilot.press(step)
             await pilot.pause()

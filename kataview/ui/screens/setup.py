@@ -1,0 +1,167 @@
+"""The guided setup (`kataview setup`): a worker walks the operator through the pages with
+`push_screen_wait`, so the whole flow reads as straight-line code in `_wizard`. This screen
+stays underneath and shows what is being done while a page is not up (preflight, apply).
+
+The backend is a `GuidedSession` (kataview.setup.session): built from the settings unless a
+test passes one. Read-only mode is enforced below the UI (the SSH executor and the Kubernetes
+transport refuse writes); the pages also disable Apply and Undo so nobody tries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from kataview.hosts.errors import NodeError
+from kataview.model.records import Node
+from kataview.setup.steps import StepResult, StepState
+from kataview.ui.screens.setup_steps import (SETUP_CSS, FinishScreen, NodePickScreen, PreflightScreen,
+                                             StepScreen)
+
+
+async def session_from_settings(settings: Any) -> Any:
+    """As `kataview setup` connects: writable unless --read-only (then plan only)."""
+    from kataview.hosts.ssh import SSHOptions, SSHPool
+    from kataview.kube.connection import connect
+    from kataview.live import connection_settings
+    from kataview.setup.session import GuidedSession
+
+    connection = await connect(connection_settings(settings, for_setup=True))
+    session = GuidedSession(SSHPool(SSHOptions.from_settings(settings)), connection.transport,
+                            read_only=settings.read_only)
+    session.owned.append(connection)
+    return session
+
+
+class SetupScreen(Screen[None]):
+    CSS_PATH = SETUP_CSS
+    BINDINGS = [Binding("q", "app.quit", "Quit", id="setup-quit")]
+
+    def __init__(self, session: Any = None, nodes: list[Node] | None = None) -> None:
+        super().__init__()
+        self.session, self.nodes = session, nodes
+        self.guided: Any = None
+
+    @property
+    def read_only(self) -> bool:
+        return bool(getattr(self.session, "read_only", self.app.settings.read_only))
+
+    def compose(self) -> ComposeResult:
+        yield Static("Guided setup", id="setup-title")
+        yield Static("starting…", id="setup-progress", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._wizard()
+
+    def say(self, text: str) -> None:
+        self.query_one("#setup-progress", Static).update(text)
+
+    async def _node_list(self) -> list[Node]:
+        if self.nodes is not None:
+            return self.nodes
+        for _ in range(300):  # the app's source lists the cluster; wait for the first view
+            view = getattr(self.app, "view", None)
+            if view is not None:
+                return sorted(view.snapshot.nodes.values(), key=lambda node: node.name)
+            await asyncio.sleep(0.05)
+        return []
+
+    @work(group="setup", exclusive=True, exit_on_error=False)
+    async def _wizard(self) -> None:
+        if self.session is None:
+            self.say("connecting to the cluster…")
+            self.session = await session_from_settings(self.app.settings)
+        try:
+            await self._walk()
+        finally:
+            await self.session.close()
+        self._leave()
+
+    async def _walk(self) -> None:
+        read_only = self.read_only
+        nodes = {node.name: node for node in await self._node_list()}
+        name = await self.app.push_screen_wait(NodePickScreen(list(nodes.values()), read_only))
+        if name is None:
+            return
+        node = nodes[name]
+        self.say(f"preflight of {name} over SSH (read-only commands)…")
+        report, error = None, ""
+        try:
+            report = await self.session.preflight(node)
+        except NodeError as failure:
+            error = str(failure)
+        from kataview.setup.guidance import install_guidance
+
+        advice = install_guidance(report) if report is not None else []
+        if not await self.app.push_screen_wait(PreflightScreen(name, report, advice, error, read_only)):
+            return
+        guided = self.guided = await self.session.start(node, report)
+        steps, states, last, index = guided.steps, {}, None, 0
+        while 0 <= index < len(steps):
+            step = steps[index]
+            self.say(f"checking {step.title}…")
+            checked, plan = await step.check(), await step.plan()
+            if states.get(step.name) != StepState.SKIPPED:
+                states[step.name] = checked.state
+            choice = await self.app.push_screen_wait(
+                StepScreen(name, steps, index, plan, checked, states, last, read_only))
+            if choice == "apply":
+                self.say(f"applying {step.title}…")
+                last = await step.apply()
+                if last.ok and step.mutates:
+                    verified = await step.verify()
+                    last = last if verified.ok else verified
+                states[step.name] = last.state
+                index += 1 if last.ok else 0
+            elif choice == "skip":
+                guided.ctx.transcript.record(step.name, "skip", "skipped", "skipped by the operator")
+                states[step.name], last, index = StepState.SKIPPED, None, index + 1
+            elif choice == "undo":
+                self.say(f"undoing {step.title}…")
+                last = await step.undo()
+                states.pop(step.name, None)
+            elif choice == "back":
+                index, last = index - 1, None
+            else:
+                break
+        await self._finish(name, steps, states, str(guided.ctx.transcript.path), read_only)
+
+    async def _finish(self, name: str, steps: list, states: dict, transcript: str, read_only: bool) -> None:
+        results: list[StepResult] | None = None
+        while True:
+            choice = await self.app.push_screen_wait(FinishScreen(name, steps, states, transcript, read_only, results))
+            if choice != "undo-all":
+                return
+            self.say("undoing everything kataview did…")
+            results = await self.guided.undo_all()
+            states = {step.name: StepState.TODO for step in steps}
+
+    def _leave(self) -> None:
+        if len(self.app.screen_stack) > 1 and self.app.screen is self:
+            self.dismiss()
+        else:
+            self.app.exit()
+
+
+async def open_demo_setup(pilot, read_only: bool = False) -> None:
+    """Open the guided setup on the stand-in node and walk to the config step's diff (for
+    screenshots): pick the node, continue past the preflight."""
+    from kataview.setup.demo_session import NODES, DemoSetupSession
+
+    app = pilot.app
+    await app.push_screen(SetupScreen(DemoSetupSession(read_only), NODES))
+    for wanted, key in (("NodePickScreen", "enter"), ("PreflightScreen", "enter"), ("StepScreen", None)):
+        for _ in range(500):
+            if type(app.screen).__name__ == wanted:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
+        if key:
+            await pilot.press(key)
