@@ -7,7 +7,6 @@ by replaying CRI-O's merge rule (main file, then crio.conf.d in lexical order, l
 from __future__ import annotations
 
 import io
-import os
 import re
 import tomllib
 from pathlib import Path

@@ -22,7 +22,6 @@ known_hosts verification, public-key auth) is used without touching ~/.ssh.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
