@@ -2,13 +2,19 @@
 
 `build_report` is pure (snapshot in, JSON-ready dict out) so the JSON is tested without a
 cluster; `run_report` connects, lists every resource once (paginated, GET only) and prints.
-The JSON shape is documented in the README and versioned by `apiVersion`.
+The JSON shape is documented in the README and versioned by `apiVersion`; within v1 fields
+are only ever added.
+
+Exit codes (`--fail-on`, for cron and CI): 0 when no finding reaches the threshold, 1 when
+one does (or the cluster cannot be read), 2 for bad input. With `--fail-on warning` a
+resource RBAC does not let kataview read counts as a warning: the findings may be incomplete.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from datetime import datetime, timezone
 from typing import Any
@@ -26,6 +32,35 @@ from kataview.sources import SourceInfo
 
 REPORT_API_VERSION = "kataview.report/v1"
 KATA_LABEL = "katacontainers.io/kata-runtime"
+FAIL_ON = ("warning", "error")
+_RANK = {"error": 0, "warning": 1, "info": 2}
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+_VERB = re.compile(r'cannot (\w+) resource')
+
+
+def unreadable_reason(resource: str, reason: str) -> str:
+    """`forbidden: <the server's words>` becomes the line an operator acts on: the missing
+    verb, resource and user, and the file that grants them."""
+    if not reason.startswith("forbidden: ") or reason.startswith("forbidden: cannot "):
+        return reason
+    from kataview.kube.informer import permission_missing
+
+    verb = _VERB.search(reason)
+    return "forbidden: " + permission_missing(resource, verb.group(1) if verb else "list",
+                                              reason[len("forbidden: "):])
+
+
+def failing(report: dict[str, Any], fail_on: str | None) -> list[str]:
+    """What makes `--fail-on` fail: the codes of findings at or above the threshold, and
+    (for warning) every unreadable resource. Empty: exit 0."""
+    if fail_on is None:
+        return []
+    limit = _RANK[fail_on]
+    reasons = [f"{f['code']} {f['severity']}" for f in report["findings"]
+               if _RANK.get(f["severity"], 9) <= limit]
+    if fail_on == "warning":
+        reasons += [f"{resource} unreadable" for resource in sorted(report["unreadable"])]
+    return reasons
 
 
 def node_entry(node: Node, snapshot: ClusterSnapshot, pods_on_node: dict[str, int]) -> dict[str, Any]:
@@ -92,14 +127,17 @@ def build_report(snapshot: ClusterSnapshot, info: SourceInfo) -> dict[str, Any]:
                            "pods": group.count} for group in groups],
         "findings": [{"code": f.code, "severity": f.severity, "kind": f.kind, "namespace": f.namespace,
                       "name": f.name, "message": f.message} for f in find_findings(snapshot)],
-        "unreadable": dict(snapshot.unreadable),
+        "unreadable": {resource: unreadable_reason(resource, reason)
+                       for resource, reason in sorted(snapshot.unreadable.items())},
     }
 
 
-def run_report(settings: Settings, *, as_json: bool) -> int:
+def run_report(settings: Settings, *, as_json: bool, fail_on: str | None = None) -> int:
     from kataview.kube.errors import KubeConfigError, KubeError
     from kataview.live import gather_once
+    from kataview.logsetup import setup_logging
 
+    setup_logging(interactive=False)
     try:
         info, snapshot = asyncio.run(gather_once(settings))
     except KubeConfigError as error:
@@ -116,4 +154,9 @@ def run_report(settings: Settings, *, as_json: bool) -> int:
         from kataview.report_text import print_report
 
         print_report(report)
-    return 0
+    reasons = failing(report, fail_on)
+    if reasons:
+        shown = ", ".join(reasons[:5]) + (f" and {len(reasons) - 5} more" if len(reasons) > 5 else "")
+        print(f"kataview report: --fail-on {fail_on}: {shown}", file=sys.stderr)
+        return EXIT_FINDINGS
+    return EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable, Mapping
 
 from .resources import resource_for
 
@@ -104,13 +104,15 @@ class Faults:
 
 
 class Rbac:
-    """Everything is allowed unless denied: deny(resource, verb=None, user=None)."""
+    """Everything is allowed unless denied: deny(resource, verb=None, user=None). A user whose
+    ClusterRole rules were loaded (`load_rules`) is allowed only what those rules grant."""
 
     VERBS = ("get", "list", "watch", "create", "update", "patch", "delete")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._denied: set[tuple[str, str, str]] = set()
+        self._rules: dict[str, list[tuple[frozenset, frozenset, frozenset]]] = {}
 
     def deny(self, resource: str, verb: str | None = None, user: str | None = None) -> None:
         if verb is not None and verb not in self.VERBS + ("deletecollection",):
@@ -118,11 +120,35 @@ class Rbac:
         with self._lock:
             self._denied.add((_plural(resource), verb or ANY, user or ANY))
 
+    def load_rules(self, user: str, rules: Iterable[Mapping]) -> None:
+        """RBAC as the real server evaluates a ClusterRole bound to `user`: only what the
+        rules grant (apiGroups x resources x verbs, `*` wildcards) is allowed for that user.
+        `rules` is a ClusterRole's `rules` list as parsed from YAML."""
+        table = [(frozenset(rule.get("apiGroups") or ()), frozenset(rule.get("resources") or ()),
+                  frozenset(rule.get("verbs") or ())) for rule in rules]
+        with self._lock:
+            self._rules[user] = table
+
     def allow_all(self) -> None:
         with self._lock:
             self._denied.clear()
+            self._rules.clear()
 
     def allowed(self, user: str, plural: str, verb: str) -> bool:
         with self._lock:
-            return not any((r in (plural, ANY)) and (v in (verb, ANY)) and (u in (user, ANY))
-                           for r, v, u in self._denied)
+            if any((r in (plural, ANY)) and (v in (verb, ANY)) and (u in (user, ANY))
+                   for r, v, u in self._denied):
+                return False
+            rules = self._rules.get(user)
+            if rules is None:
+                return True
+            group = _group(plural)
+            return any((group in groups or ANY in groups) and (plural in resources or ANY in resources)
+                       and (verb in verbs or ANY in verbs) for groups, resources, verbs in rules)
+
+
+def _group(plural: str) -> str:
+    try:
+        return resource_for(plural).group
+    except KeyError:
+        return ""

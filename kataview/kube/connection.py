@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +26,32 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 from kubernetes.client import Configuration
+from kubernetes.config import exec_provider
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.incluster_config import InClusterConfigLoader
 from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
 from .errors import KubeConfigError, one_line
 from .transport import KubeTransport
+
+class _NotATerminal:
+    def isatty(self) -> bool:
+        return False
+
+
+class _NonInteractiveSys:
+    """What the client's exec-credential runner sees as `sys`: the same, except that stdout
+    is never a terminal. kataview's TUI owns the terminal, so a plugin run for a token
+    refresh must not get its stdin or draw on its screen (spec.interactive is then false,
+    as for any kubectl run without a terminal)."""
+
+    stdout = _NotATerminal()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys, name)
+
+
+exec_provider.sys = _NonInteractiveSys()
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -192,7 +213,7 @@ def _load_kubeconfig(documents: list[tuple[Path, dict[str, Any]]],
     except (ConfigException, OSError, KeyError, TypeError, ValueError) as exc:
         raise KubeConfigError(f"{where}: context '{name}': {one_line(str(exc))}") from None
     _check_exec_plugin(loader, configuration, name, where, logged)
-    _quiet_refresh_hook(configuration)
+    _quiet_refresh_hook(configuration, loader)
     return LoadedConfig(configuration, name, ctx.get("namespace") or "default", files, user)
 
 
@@ -260,17 +281,40 @@ def _client_logs() -> Iterator[list[str]]:
         root.removeHandler(capture)
 
 
-def _quiet_refresh_hook(configuration: Configuration) -> None:
-    """Run the client's refresh hook (exec plugin re-run on expiry) under _client_logs."""
+class _RefreshHook:
+    """The client's refresh hook (exec plugin re-run on expiry) run under _client_logs, plus
+    `force()`: re-run the plugin now, as client-go does after a 401 (the transport calls it).
+    The client's hook re-installs its own closure on every call: put this one back."""
+
+    def __init__(self, hook: Any, loader: KubeConfigLoader) -> None:
+        self._hook = hook
+        self._loader = loader
+
+    def __call__(self, config: Configuration) -> None:
+        try:
+            with _client_logs():
+                self._hook(config)
+        finally:
+            config.refresh_api_key_hook = self
+
+    def force(self, config: Configuration) -> None:
+        user = self._loader._user  # no public accessor
+        if user is None or "exec" not in user:
+            return
+        try:
+            with _client_logs() as logged:
+                self._loader._load_authentication()
+                self._loader._set_config(config)
+        finally:
+            config.refresh_api_key_hook = self
+        if logged:
+            raise KubeConfigError(f"exec credential plugin failed: {one_line('; '.join(logged))}")
+
+
+def _quiet_refresh_hook(configuration: Configuration, loader: KubeConfigLoader) -> None:
     hook = configuration.refresh_api_key_hook
-    if hook is None:
-        return
-
-    def refresh(config: Configuration) -> None:
-        with _client_logs():
-            hook(config)
-
-    configuration.refresh_api_key_hook = refresh
+    if hook is not None:
+        configuration.refresh_api_key_hook = _RefreshHook(hook, loader)
 
 
 def _load_in_cluster(environ: Mapping[str, str]) -> LoadedConfig:

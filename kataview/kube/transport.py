@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import ssl
@@ -21,6 +22,7 @@ from kubernetes.client import Configuration
 from .errors import (ApiError, KubeConfigError, KubeTLSError, KubeUnreachable,
                      ReadOnlyViolation, api_error, one_line)
 
+logger = logging.getLogger(__name__)
 USER_AGENT = "kataview"
 READ_VERBS = frozenset({"GET"})
 Query = Mapping[str, str | int] | None
@@ -109,21 +111,28 @@ class KubeTransport:
         method = method.upper()
         self.check_verb(method, path)
         session = self._get_session()
-        all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        all_headers.update(headers or {})
-        authorization = await self._authorization()
-        if authorization:
-            all_headers["Authorization"] = authorization
         params = {key: str(value) for key, value in (query or {}).items()}
         try:
-            async with session.request(
-                method, self.server + path, params=params, data=data, headers=all_headers,
-                timeout=timeout or self._timeout(self.read_timeout), proxy=self._proxy(),
-                server_hostname=self.configuration.tls_server_name or None,
-            ) as response:
-                if response.status >= 400:
-                    raise await _error_from(response, method, path)
-                yield response
+            for attempt in range(2):  # a 401 is retried once if the exec plugin renews the token
+                all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+                all_headers.update(headers or {})
+                authorization = await self._authorization()
+                if authorization:
+                    all_headers["Authorization"] = authorization
+                async with session.request(
+                    method, self.server + path, params=params, data=data, headers=all_headers,
+                    timeout=timeout or self._timeout(self.read_timeout), proxy=self._proxy(),
+                    server_hostname=self.configuration.tls_server_name or None,
+                ) as response:
+                    if (response.status == 401 and attempt == 0
+                            and await self._reauthenticate(authorization)):
+                        logger.info("401 from %s: the exec credential plugin renewed the "
+                                    "token, retrying %s %s", self.server, method, path)
+                        continue
+                    if response.status >= 400:
+                        raise await _error_from(response, method, path)
+                    yield response
+                    return
         except aiohttp.ClientConnectorCertificateError as exc:
             raise KubeTLSError(f"TLS to {self.server} failed: {exc.certificate_error}",
                                self.server) from None
@@ -162,6 +171,31 @@ class KubeTransport:
             return None
         return self.configuration.proxy or None
 
+    async def _reauthenticate(self, sent: str | None) -> bool:
+        """After a 401, as client-go does: re-run the exec credential plugin even if its token
+        has not reached its expirationTimestamp (it may have been revoked or rotated). True
+        when the credentials changed, so the request is worth retrying once."""
+        force = getattr(self.configuration.refresh_api_key_hook, "force", None)
+        if force is None:
+            return False
+        async with self._auth_lock:
+            if self._header(self.configuration.api_key.get("BearerToken")) != sent:
+                return True  # another request renewed them meanwhile
+            try:
+                await asyncio.to_thread(force, self.configuration)
+            except Exception as exc:  # noqa: BLE001 - the 401 is reported instead
+                logger.warning("exec credential plugin failed after a 401: %s", one_line(str(exc)))
+                return False
+            return self._header(self.configuration.api_key.get("BearerToken")) != sent
+
+    def _header(self, token: object) -> str | None:
+        if token:
+            scheme, _, credentials = str(token).partition(" ")
+            if scheme.lower() == "bearer" and credentials:
+                return f"Bearer {credentials}"  # the in-cluster loader writes "bearer ..."
+            return str(token)
+        return None
+
     async def _authorization(self) -> str | None:
         """The Authorization header. The client's refresh hook (exec plugin expiry, in-cluster
         token file) may run a subprocess: run it in a thread, one at a time."""
@@ -173,10 +207,7 @@ class KubeTransport:
                 token = await asyncio.to_thread(configuration.get_api_key_with_prefix,
                                                 "BearerToken")
         if token:
-            scheme, _, credentials = str(token).partition(" ")
-            if scheme.lower() == "bearer" and credentials:
-                return f"Bearer {credentials}"  # the in-cluster loader writes "bearer ..."
-            return str(token)
+            return self._header(token)
         if configuration.username and configuration.password:
             return aiohttp.BasicAuth(configuration.username, configuration.password).encode()
         return None

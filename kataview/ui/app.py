@@ -5,7 +5,6 @@ the palette. Screens own their handlers."""
 from __future__ import annotations
 
 import dataclasses
-import gc
 import time
 from collections import deque
 from datetime import datetime
@@ -23,6 +22,7 @@ from kataview.sources import SnapshotSource
 from kataview.ui.cluster_view import ClusterView, build_view
 from kataview.ui.commands import NodeCommands, PodCommands, RuntimeClassCommands, ViewCommands
 from kataview.ui.formatting import clock, utc_now
+from kataview.ui.heap import HeapPolicy
 from kataview.ui.messages import ClusterSnapshotFetched
 from kataview.ui.theme import DEFAULT_THEME, kataview_theme, semantic_defaults, stylesheet_paths
 
@@ -51,6 +51,7 @@ class KataviewApp(App):
         self.view_changed: Signal[ClusterView | None] = Signal(self, "view-changed")
         self.log_entries: deque[tuple[datetime, str, str]] = deque(maxlen=LOG_LENGTH)
         self._pending: tuple[ClusterSnapshot, WatchState] | None = None
+        self.heap = HeapPolicy()
         self._building = False
         self._build_timer = None
         self._last_build = 0.0
@@ -151,9 +152,7 @@ class KataviewApp(App):
                                         stale_since=view.state.stale_since or since)
             view = dataclasses.replace(view, state=state)
         self.view = view
-        # Snapshot and view are acyclic and long-lived: keep the cyclic GC from rescanning
-        # 150,000 pods on every keystroke (refcounting still frees them when replaced).
-        gc.freeze()
+        self.heap.after_view(len(view.snapshot.pods))
         self.view_changed.publish(view)
 
     def _mark_stale(self, error: str, permanent: bool = False) -> None:

@@ -20,6 +20,9 @@ def run_tui(settings: Settings, demo_size: tuple[int | None, int | None] | None 
     except (OSError, ValueError) as error:
         print(f"kataview: {error}", file=sys.stderr)
         return EXIT_FAILED
-    app = make_app(settings, source)
+    from kataview.logsetup import LoggedSource, setup_logging
+
+    setup_logging(interactive=True)  # to the state directory's log file, never the terminal
+    app = make_app(settings, LoggedSource(source))
     app.run()
     return app.return_code or EXIT_OK

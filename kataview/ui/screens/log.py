@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from kataview.logsetup import redact
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.formatting import clock
 from kataview.ui.screens.detail import DetailRow, detail_columns
@@ -32,7 +33,7 @@ class LogScreen(Screen):
     def show_view(self, view: ClusterView | None) -> None:
         app = self.app
         self.query_one(ClusterHeader).show(view, app.source.info, app.namespace, app.settings.read_only, app.now())
-        rows = [DetailRow(str(index), {"TIME": clock(moment), "LEVEL": level, "WHAT": text},
+        rows = [DetailRow(str(index), {"TIME": clock(moment), "LEVEL": level, "WHAT": redact(text)},
                           {"LEVEL": "error" if level == "error" else ""})
                 for index, (moment, level, text) in enumerate(app.log_entries)]
         table = self.query_one("#log", VirtualTable)

@@ -1,0 +1,202 @@
+"""Where kataview's log goes: a private, rotated file under the XDG state directory.
+
+    path = setup_logging(interactive=True)     # before the TUI starts
+
+- `$XDG_STATE_HOME/kataview/kataview.log` (default `~/.local/state/kataview/kataview.log`),
+  mode 0600 in a 0700 directory, rotated at 5 MiB with 3 old files kept (also 0600);
+- API and SSH errors, reconnects and watch state changes (the kube layer logs them; this
+  module also logs the cluster's phase changes, see `LoggedSource`);
+- never the terminal while the TUI runs: every stderr handler is removed from the root logger,
+  the kubernetes client, urllib3, aiohttp and asyncssh are quietened to WARNING and still go to
+  the file only, Python warnings are captured into the file;
+- nothing secret: `redact()` runs on every record before it is written (Bearer and Basic
+  credentials, `token:`/`password:`-like fields, PEM private key blocks). The log screen uses
+  the same function for what it shows.
+
+No textual here: the CLI's non-interactive commands call it too.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+LOG_NAME = "kataview.log"
+MAX_BYTES = 5 * 1024 * 1024
+BACKUPS = 3
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# Libraries that log at INFO by default (connection chatter) or warn through the root logger.
+QUIET = ("kubernetes", "urllib3", "aiohttp", "asyncssh", "asyncio", "websocket", "markdown_it")
+REDACTED = "<redacted>"
+
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
+                  re.DOTALL)
+_AUTH = re.compile(r"(?i)\b(Bearer|Basic)(\s+|%20)[A-Za-z0-9._~+/=:-]+")
+_FIELD = re.compile(
+    r"""(?ix)
+    (?P<key>["']?[\w.-]*(?:token|password|passwd|secret|client-key-data|private[-_]?key)["']?
+       \s*[:=]\s*)
+    (?P<quote>["']?)
+    (?P<value>[^\s"',}\]]+)""")
+_SECRETS: set[str] = set()
+
+
+def redact(text: str) -> str:
+    """The text with credentials replaced by <redacted>."""
+    if not text:
+        return text
+    text = _PEM.sub(lambda m: f"-----BEGIN {m.group(1)}PRIVATE KEY----- {REDACTED} "
+                              f"-----END {m.group(1)}PRIVATE KEY-----", text)
+    text = _AUTH.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _FIELD.sub(lambda m: m.group("key") + m.group("quote") + REDACTED
+                      if m.group("value") != REDACTED else m.group(0), text)
+    for secret in _SECRETS:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def register_secret(value: str) -> None:
+    """A literal value (a token read from a file, a password) never to be logged."""
+    if value and len(value) >= 6:
+        _SECRETS.add(value)
+
+
+class RedactingFilter(logging.Filter):
+    """Formats the record once, redacts message, traceback and stack, and passes it on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg, record.args = redact(message), None
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """RotatingFileHandler whose files (the current one and each rollover) are mode 0600."""
+
+    def _open(self):  # noqa: ANN202 - logging's signature
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)  # an older file with looser bits
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
+def state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    base = environ.get("XDG_STATE_HOME") or ""
+    root = Path(base) if base and Path(base).is_absolute() else (
+        Path(environ.get("HOME") or Path.home()) / ".local" / "state")
+    return root / "kataview"
+
+
+def log_path(environ: Mapping[str, str] | None = None) -> Path:
+    return state_dir(environ) / LOG_NAME
+
+
+def _ours(handler: logging.Handler) -> bool:
+    return getattr(handler, "_kataview", False)
+
+
+def _to_terminal(handler: logging.Handler) -> bool:
+    stream = getattr(handler, "stream", None)
+    return stream is not None and (stream in (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
+                                   or (hasattr(stream, "isatty") and _isatty(stream)))
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (ValueError, OSError):
+        return False
+
+
+def setup_logging(*, interactive: bool, level: int | str | None = None,
+                  path: Path | None = None) -> Path | None:
+    """Send every log record to the private log file; returns its path (None if it cannot be
+    opened: then a TUI logs nowhere, a command logs warnings to stderr). Idempotent.
+
+    interactive: a TUI is about to own the terminal, so no handler may write to it.
+    level: default INFO, or $KATAVIEW_LOG_LEVEL (debug, info, warning)."""
+    level = level or os.environ.get("KATAVIEW_LOG_LEVEL", "INFO")
+    if isinstance(level, str):
+        level = logging.getLevelName(level.upper())
+        level = level if isinstance(level, int) else logging.INFO
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        # ours from an earlier call; any stream handler (basicConfig) would write to the terminal
+        if _ours(handler) or _to_terminal(handler):
+            root.removeHandler(handler)
+            if _ours(handler):
+                handler.close()
+    path = path or log_path()
+    handler: logging.Handler
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler = PrivateRotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
+                                             encoding="utf-8", delay=False)
+        opened: Path | None = path
+    except OSError:
+        handler = logging.NullHandler() if interactive else logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        opened = None
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(RedactingFilter())
+    handler._kataview = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, level))
+    try:
+        import asyncssh  # noqa: PLC0415 - optional at this point; its own level knob
+
+        asyncssh.set_log_level(max(logging.WARNING, level))
+    except ImportError:
+        pass
+    logging.captureWarnings(True)  # warnings.warn() goes to the file, not to stderr
+    logging.getLogger("kataview").info("kataview started (pid %d)", os.getpid())
+    return opened
+
+
+class LoggedSource:
+    """Wraps a snapshot source: logs each change of the cluster's watch phase (syncing, live,
+    reconnecting, stale) and of the per-resource errors, then publishes as before. Every
+    other attribute is the wrapped source's."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self._last: tuple | None = None
+        self._logger = logging.getLogger("kataview.watch")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source, name)
+
+    async def run(self, publish: Any) -> None:
+        def logged(snapshot: Any, state: Any) -> None:
+            try:
+                self._note(state)
+            finally:
+                publish(snapshot, state)
+
+        await self._source.run(logged)
+
+    def _note(self, state: Any) -> None:
+        key = (state.phase, tuple(sorted((state.errors or {}).items())))
+        if key == self._last:
+            return
+        self._last = key
+        text = f"cluster {state.phase} ({state.synced}/{state.total} resources synced)"
+        if state.stale_since:
+            text += f", stale since {state.stale_since:%H:%M:%S}"
+        level = logging.WARNING if state.phase in ("stale", "reconnecting") else logging.INFO
+        self._logger.log(level, text)
