@@ -320,6 +320,66 @@ class Chaos:
         self.result.mismatch = difference(want, seen(self.app)) or f"phase {self.app.view.state.phase}"
 
 
+def ssh_outages(directory: Path, every: float = 8.0, down: float = 3.0,
+                fetch_every: float = 0.5) -> Callable[[], Any]:
+    """SSH hosts going away and coming back: the demo's SSH node (one server for every node)
+    is stopped for `down` seconds every `every` seconds while VM detail is fetched in a loop.
+    Returns counts; each fetch is bounded, so a hang would show as a missing count, not a
+    stuck test."""
+    from kataview.demo.sshnode import DemoSSHNode
+    from kataview.hosts.errors import NodeError
+    from kataview.hosts.ssh import SSHOptions, SSHPool
+    from kataview.hosts.vmfacts import VMDetailGatherer
+    from kataview.kube.decode import record_from_dict
+
+    objects = classic_objects()
+
+    def lister(kind: str) -> list[dict]:
+        return [obj for obj in objects if obj["kind"] == kind]
+
+    pod = record_from_dict("pods", next(obj for obj in objects if obj["kind"] == "Pod"
+                                        and obj["spec"].get("runtimeClassName") == "kata"))
+    node = record_from_dict("nodes", next(obj for obj in objects if obj["kind"] == "Node"
+                                          and obj["metadata"]["name"] == pod.node_name))
+
+    async def toggle(server: DemoSSHNode, port: int, counts: dict[str, int]) -> None:
+        while True:
+            await asyncio.sleep(every)
+            await server.stop()
+            counts["outages"] += 1
+            counts["ok after last outage"] = 0
+            await asyncio.sleep(down)
+            await server.start(port)
+
+    async def loop() -> dict[str, int]:
+        counts = {"ok": 0, "failed": 0, "outages": 0, "ok after last outage": 0}
+        server = DemoSSHNode(lister)
+        await server.start()
+        options = SSHOptions.from_settings(Settings(), connect_timeout=2.0, command_timeout=5.0,
+                                           **server.write_client_files(directory / "ssh"))
+        pool = SSHPool(options)
+        gatherer = VMDetailGatherer(pool)
+        toggler = asyncio.create_task(toggle(server, server.port, counts), name="chaos-ssh-toggle")
+        try:
+            while True:
+                try:
+                    await asyncio.wait_for(gatherer.fetch(pod, node), 10)
+                    counts["ok"] += 1
+                    counts["ok after last outage"] += 1
+                except (NodeError, asyncio.TimeoutError):
+                    counts["failed"] += 1
+                await asyncio.sleep(fetch_every)
+        except asyncio.CancelledError:
+            return counts
+        finally:
+            toggler.cancel()
+            await asyncio.gather(toggler, return_exceptions=True)
+            await pool.close()
+            await server.stop()
+
+    return loop
+
+
 async def run_chaos(directory: Path, config: ChaosConfig = ChaosConfig(),
                     say: Callable[[str], None] = print,
                     ssh_loop: Callable[[], Any] | None = None) -> ChaosResult:
@@ -377,8 +437,7 @@ async def run_chaos(directory: Path, config: ChaosConfig = ChaosConfig(),
                 if side is not None:
                     side.cancel()
                     ssh = await asyncio.gather(side, return_exceptions=True)
-                    if isinstance(ssh[0], dict):
-                        result.ssh = ssh[0]
+                    result.ssh = ssh[0] if isinstance(ssh[0], dict) else {"error": repr(ssh[0])}
                 result.samples.append(sample("end", started))
                 if app._exception is not None:  # noqa: SLF001 - what run_test would re-raise
                     result.unhandled.append(f"app: {app._exception!r}")
@@ -403,7 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     directory = Path(args.dir or tempfile.mkdtemp(prefix="kataview-chaos-"))
     config = ChaosConfig(soak_seconds=args.minutes * 60, outage_seconds=args.outage,
                          sample_every=60.0, converge_timeout=90.0)
-    result = asyncio.run(run_chaos(directory, config, say=lambda text: print(text, flush=True)))
+    result = asyncio.run(run_chaos(directory, config, say=lambda text: print(text, flush=True),
+                                   ssh_loop=ssh_outages(directory)))
     print(json.dumps(result.figures(), indent=2, default=list))
     for entry in result.samples:
         print(entry)

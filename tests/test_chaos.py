@@ -35,7 +35,8 @@ async def test_faults_are_survived_and_the_data_converges(tmp_path):
     config = chaos.ChaosConfig(warmup_seconds=6, round_seconds=20, soak_seconds=0,
                                outage_seconds=25, converge_timeout=45, sample_every=1e9)
     started = time.monotonic()
-    result = await chaos.run_chaos(tmp_path / "chaos", config, say=print)
+    result = await chaos.run_chaos(tmp_path / "chaos", config, say=print,
+                                   ssh_loop=chaos.ssh_outages(tmp_path / "chaos"))
     print("\nchaos figures:", result.figures(), f"in {time.monotonic() - started:.0f} s")
 
     # no crash, no unhandled exception (loop handler, thread hook, the app's own)
@@ -71,6 +72,11 @@ async def test_faults_are_survived_and_the_data_converges(tmp_path):
     # (aiohttp keeps a few idle keep-alive connections in its pool: bounded, not growing)
     assert last["fds"] <= first["fds"] + 12, result.samples
     assert last["rss_kib"] - first["rss_kib"] < 40 * 1024, result.samples
+
+    # SSH hosts went away and came back: fetches failed cleanly meanwhile, then recovered
+    assert result.ssh["outages"] >= 3, result.ssh
+    assert result.ssh["failed"] >= 1 and result.ssh["ok"] >= 10, result.ssh
+    assert result.ssh["ok after last outage"] >= 1, result.ssh
 
     # no token in the log file or on screen
     assert "tok-" not in log and "tok-" not in result.screen_text

@@ -333,6 +333,13 @@ class _Server(asyncssh.SSHServer):
     def __init__(self, node: DemoSSHNode) -> None:
         self.node, self.user = node, ""
 
+    def connection_made(self, conn: Any) -> None:
+        self.node._connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.node._connections.difference_update(
+            {conn for conn in self.node._connections if conn.is_closed()})
+
     def begin_auth(self, username: str) -> bool:
         self.user = username
         return True
@@ -366,6 +373,7 @@ class DemoSSHNode:
         self.client_key = asyncssh.generate_private_key("ssh-ed25519")
         self.port = 0
         self._server: Any = None
+        self._connections: set[Any] = set()
         self.commands = 0  # scripts answered (tests and the benchmark look)
 
     async def start(self, port: int = 0) -> None:
@@ -402,7 +410,11 @@ class DemoSSHNode:
                     agent_path=None, node_addresses={name: name for name in nodes})
 
     async def stop(self) -> None:
+        """Stop listening and cut every open connection, as a node that went away would."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        for conn in list(self._connections):
+            conn.abort()
+        self._connections.clear()
