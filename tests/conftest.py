@@ -40,3 +40,13 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.fail(f"corpus not found at {CORPUS}: the repository must sit beside shared/")
     return CORPUS
+
+
+@pytest.fixture
+def isolated_home(tmp_path, monkeypatch):
+    """HOME and the XDG directories in tmp, no KUBECONFIG: nothing of the machine's is read or written."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    return tmp_path

@@ -23,11 +23,8 @@ def load_chaos():
 
 
 @pytest.fixture(autouse=True)
-def isolated_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
+def isolated_state(isolated_home):
+    return isolated_home
 
 
 async def test_faults_are_survived_and_the_data_converges(tmp_path):

@@ -38,11 +38,8 @@ READONLY_RULES = rules_of("rbac-readonly.yaml", "kataview-readonly")
 
 
 @pytest.fixture(autouse=True)
-def isolated_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
+def isolated_state(isolated_home):
+    return isolated_home
 
 
 @pytest.fixture
