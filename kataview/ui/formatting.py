@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Mapping
 
+from kataview.model.quantity import format_bytes, format_millis
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -44,21 +46,9 @@ def clock(moment: datetime | None) -> str:
     return moment.strftime("%H:%M:%S")
 
 
-def cpu(millis: int | None) -> str:
-    if millis is None:
-        return "-"
-    return f"{millis // 1000}" if millis % 1000 == 0 else f"{millis}m"
-
-
-def memory(size: int | None) -> str:
-    if size is None:
-        return "-"
-    for unit, factor in (("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
-        if size >= factor and size % factor == 0:
-            return f"{size // factor}{unit}"
-    if size >= 2**20:
-        return f"{size / 2**20:.0f}Mi"
-    return str(size)
+# CPU and memory read as Kubernetes quantities ("250m", "160Mi"), the model's formatting.
+cpu = format_millis
+memory = format_bytes
 
 
 def count(number: int) -> str:
