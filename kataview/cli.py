@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     vm.add_argument("pod", metavar="NAMESPACE/POD")
     vm.add_argument("--json", action="store_true", default=False)
     vm.add_argument("--ssh-config", metavar="F")
+    vm.add_argument("--demo", action="store_true",
+                    help="a pod of the embedded demo cluster, read from its SSH node (no cluster, no network)")
 
     setup = commands.add_parser("setup", help="turn a containerd or CRI-O node into a Kata node",
                                 add_help=False)

@@ -13,7 +13,7 @@ import shutil
 import socket
 import tempfile
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from kataview.kube.cluster import ClusterWatcher, fetch_once
 from kataview.kube.connection import Connection, ConnectionSettings, connect, load_configuration
@@ -22,6 +22,7 @@ from kataview.settings import Settings
 from kataview.sources import Publish, SourceInfo
 
 DEMO_CONTEXT = "kataview-demo"
+Then = Callable[[SourceInfo, ClusterSnapshot, dict[str, Any]], Awaitable[Any]]
 
 
 def connection_settings(settings: Settings, kubeconfig: str | None = None, *,
@@ -81,16 +82,27 @@ def namespace_of(settings: Settings) -> str | None:
     return None if settings.all_namespaces else settings.namespace
 
 
-async def gather_once(settings: Settings) -> tuple[SourceInfo, ClusterSnapshot]:
-    """List everything once (GET only, paginated): the data behind `kataview report`."""
+async def gather_once(settings: Settings, then: Then | None = None) -> Any:
+    """List everything once (GET only, paginated): the data behind `kataview report`, returned
+    as (SourceInfo, ClusterSnapshot).
+
+    With ``then``, return ``await then(info, snapshot, ssh_overrides)`` instead, run while the
+    cluster is still there: with --demo the demo's SSH node answers for its Kata nodes and
+    ``ssh_overrides`` (SSHOptions overrides: client key, known_hosts, ssh config) point at it;
+    for a real cluster they are empty (`kataview vm`)."""
     async with contextlib.AsyncExitStack() as stack:
         kubeconfig = None
+        overrides: dict[str, Any] = {}
         if settings.demo:
-            kubeconfig = str(await stack.enter_async_context(demo_cluster(motion=False)))
+            demo = demo_cluster(motion=False, ssh=overrides.update if then is not None else None)
+            kubeconfig = str(await stack.enter_async_context(demo))
         connection: Connection = await connect(connection_settings(settings, kubeconfig))
         stack.push_async_callback(connection.close)
         snapshot = await fetch_once(connection, namespace_of(settings))
-        return SourceInfo(connection.context, connection.server, namespace_of(settings)), snapshot
+        info = SourceInfo(connection.context, connection.server, namespace_of(settings))
+        if then is not None:
+            return await then(info, snapshot, dict(overrides))
+        return info, snapshot
 
 
 class LiveSource:

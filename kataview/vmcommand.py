@@ -4,6 +4,9 @@ The pod and its node come from the cluster (one list, GET only); the node's addr
 ``[nodes.<name>] address`` from the config file, else its InternalIP, then Hostname. SSH
 follows OpenSSH conventions (``--ssh-config``, ssh-agent, ``~/.ssh/known_hosts``).
 
+``--demo``: the embedded demo cluster, whose Kata nodes answer over SSH (an in-process
+asyncssh server on loopback; nothing else is reached).
+
 Exit codes: 0 done; 1 the pod, node or VM could not be read (one line on stderr);
 2 bad NAMESPACE/POD.
 """
@@ -46,18 +49,22 @@ def find_pod(snapshot: ClusterSnapshot, namespace: str, name: str) -> Pod:
 
 
 async def gather(settings: Settings, target: str, options: SSHOptions | None = None) -> VMDetail:
+    """With ``settings.demo`` the embedded demo cluster is listed and its SSH node answers."""
     from kataview.live import gather_once
 
     namespace, name = parse_target(target)
-    _info, snapshot = await gather_once(settings)
-    pod = find_pod(snapshot, namespace, name)
-    if not pod.node_name:
-        raise VMCommandError(f"pod {pod.key} is not scheduled on a node yet ({pod.status_text})")
-    node = snapshot.nodes.get(pod.node_name)
-    if node is None:
-        raise VMCommandError(f"node {pod.node_name} of pod {pod.key} is not in the cluster")
-    async with SSHPool(options or SSHOptions.from_settings(settings)) as pool:
-        return await VMDetailGatherer(pool).fetch(pod, node, snapshot)
+
+    async def fetch(_info: Any, snapshot: ClusterSnapshot, overrides: dict[str, Any]) -> VMDetail:
+        pod = find_pod(snapshot, namespace, name)
+        if not pod.node_name:
+            raise VMCommandError(f"pod {pod.key} is not scheduled on a node yet ({pod.status_text})")
+        node = snapshot.nodes.get(pod.node_name)
+        if node is None:
+            raise VMCommandError(f"node {pod.node_name} of pod {pod.key} is not in the cluster")
+        async with SSHPool(options or SSHOptions.from_settings(settings, **overrides)) as pool:
+            return await VMDetailGatherer(pool).fetch(pod, node, snapshot)
+
+    return await gather_once(settings, then=fetch)
 
 
 def run_vm(settings: Settings, target: str, as_json: bool) -> int:

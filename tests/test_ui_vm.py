@@ -292,3 +292,76 @@ async def test_a_changed_host_key_is_loud_and_never_offered(testnet, tmp_path):
         await until(pilot, lambda: isinstance(app.screen, PodDetailScreen) and settled(app))
         assert "HOST KEY CHANGED" in panel_of(app).text and panel_of(app).has_class("-loud")
         assert known.read_text() == f"{host.address} {key[0]} {key[1]}\n"
+
+
+# ---- when gathering starts, and the interval ------------------------------------------------
+
+class ScriptedGatherer:
+    """Answers fetch from a list (details or errors; the last one repeats), counting calls."""
+
+    def __init__(self, app, answers, delay: float = 0.0) -> None:
+        from test_ui_vm_snapshots import StandInPool
+
+        self.app = app
+        self.pool = StandInPool()
+        self.answers = list(answers)
+        self.delay = delay
+        self.calls: list[bool] = []  # was the pod detail screen mounted when fetch was called?
+
+    async def fetch(self, pod, node, snapshot=None):
+        import asyncio
+
+        self.calls.append(self.app.screen.is_mounted)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+
+async def test_gathering_starts_at_enter_and_an_early_answer_is_shown_without_a_spinner(monkeypatch):
+    from test_ui_vm_snapshots import filled_detail
+
+    shown = []
+    monkeypatch.setattr(VMPanel, "show_loading", lambda self, *a: shown.append(a))
+    app = make_app(frozen_settings(), classic_source())
+    gatherer = app.vm_details = ScriptedGatherer(app, [filled_detail()])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.view is not None)
+        app.open_object("Pod", "uid-000005")
+        await until(pilot, lambda: isinstance(app.screen, PodDetailScreen) and settled(app))
+        assert gatherer.calls == [False]  # asked while the screen was still being built
+        assert shown == [] and panel_of(app).detail == filled_detail()  # never a spinner
+        assert "qemu-system-x86_64" in panel_of(app).text
+
+
+async def test_the_panel_refreshes_on_an_interval_and_recovers_from_an_error_in_place(monkeypatch):
+    from dataclasses import replace
+
+    from test_ui_vm_snapshots import filled_detail
+
+    from kataview.hosts.errors import CommandTimeout
+    from kataview.ui.screens import pod_detail
+
+    monkeypatch.setattr(pod_detail, "VM_REFRESH_SECONDS", 0.2)
+    first, last = filled_detail(), replace(filled_detail(), pid=777)
+    error = CommandTimeout("untrusted-1", "untrusted-1 did not answer within 15s")
+    app = make_app(frozen_settings(), classic_source())
+    gatherer = app.vm_details = ScriptedGatherer(app, [first, error, last], delay=0.02)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.view is not None)
+        app.open_object("Pod", "uid-000005")
+        await until(pilot, lambda: isinstance(app.screen, PodDetailScreen) and settled(app))
+        assert panel_of(app).detail == first
+        await until(pilot, lambda: panel_of(app).error is not None)
+        panel = panel_of(app)
+        assert panel.has_class("-stale") and "did not answer within 15s; press r to try again" in panel.text
+        assert "PID 48213" in panel.text  # the last detail stays, marked stale
+        await until(pilot, lambda: panel_of(app).detail == last and panel_of(app).error is None
+                    and settled(app))
+        assert "PID 777" in panel_of(app).text and not panel_of(app).has_class("-stale")
+        calls = len(gatherer.calls)
+        await pilot.press("escape")
+        await pilot.pause(0.5)
+        assert len(gatherer.calls) == calls  # nothing is gathered once the screen is gone

@@ -5,9 +5,20 @@
     detail = await gatherer.fetch(pod, node, snapshot)     # VMDetail, or a NodeError
     vms = await gatherer.list_vms(node)                    # [VMSummary]
 
-Round trips on a warm connection: (1) ``ps`` + ``crictl pods`` + ``ctr c info``;
-(2) ``/proc/<pid>/{cmdline,status,stat}`` + persist.json, while the shim's monitor socket
-is asked for ``/metrics`` (short timeout) on a direct unix-socket channel.
+Round trips the first time a pod is asked on a connection: (1) ``ps`` + ``crictl pods``
+(+ ``ctr c info`` only when crictl has no answer); (2) ``/proc/<pid>/{cmdline,status,stat}``
++ persist.json, while the shim's monitor socket is asked for ``/metrics`` (short timeout) on
+a direct unix-socket channel.
+
+After that, on the same connection, one round trip and no ``ps``: the gatherer remembers
+where the pod's VM was (the sandbox, found by crictl or ctr, and its VMM, shim and virtiofsd
+processes) and reads only ``/proc/<vmm>/{cmdline,status,stat}``, ``/proc/<shim>/stat`` and
+persist.json (the monitor socket alongside). The answer is used only if the VMM's command
+line still names the sandbox and the VMM and shim have the start times they had (no PID
+reuse); uptime and average CPU then follow from the remembered ``ps`` row and the fresh
+``stat``. Otherwise, or when the pod's containers changed (a new sandbox), or a new
+connection was opened, or the memory is older than ``REDISCOVER_SECONDS``, it falls back to
+the full discovery above.
 
 QMP is never used: the Kata runtime holds the primary QMP socket, and a second client waits
 until the first leaves (and would hold up the runtime while it is there).
@@ -18,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from kataview.hosts import commands as cmd
 from kataview.hosts.discovery import (Placement, ProcessTable, discovery_commands,
@@ -28,12 +39,14 @@ from kataview.hosts.errors import NodeError, SandboxNotFound, VMGone
 from kataview.hosts.hypervisor import parse_cmdline
 from kataview.hosts.metrics import parse_metrics
 from kataview.hosts.persist import PersistState, parse_persist
+from kataview.hosts.ps import Process
 from kataview.hosts.ssh import NodeConnection, SSHPool
 from kataview.model.quantity import cpu_millis, memory_bytes
 from kataview.model.records import ClusterSnapshot, Node, Pod
 from kataview.model.vm import GuestMetrics, Sandbox, VMDetail, VMSummary
 
 CLOCK_TICKS = 100  # USER_HZ on every Linux architecture Kata runs on
+REDISCOVER_SECONDS = 60.0  # ask the runtime (crictl) again at least this often per pod
 CRICTL_MISSING = ("not found", "No such file")
 
 
@@ -74,19 +87,34 @@ def _noted(sandbox: Sandbox, note: str) -> Sandbox:
     return replace(sandbox, notes=(*sandbox.notes, note))
 
 
-async def read_facts(conn: NodeConnection, placement: Placement) -> dict:
-    """Round trip 2 (plus the monitor socket): raw facts about a located VM."""
-    pid = placement.vmm.pid if placement.vmm else None
+def _shim_apart(placement: Placement) -> Process | None:
+    """The shim, when it is not itself the VMM (Dragonball)."""
+    shim, vmm = placement.shim, placement.vmm
+    return shim if shim is not None and (vmm is None or shim.pid != vmm.pid) else None
+
+
+def facts_commands(placement: Placement) -> tuple[list[cmd.Command], list[bool]]:
+    """The VMM's /proc reads, the shim's stat (its start time) and persist.json, with their
+    root flags; persist.json is always last."""
     commands: list[cmd.Command] = []
-    if pid is not None:
-        commands += [cmd.ReadFile(f"/proc/{pid}/{name}") for name in ("cmdline", "status", "stat")]
+    if placement.vmm is not None:
+        commands += [cmd.ReadFile(f"/proc/{placement.vmm.pid}/{name}") for name in ("cmdline", "status", "stat")]
+    shim = _shim_apart(placement)
+    if shim is not None:
+        commands.append(cmd.ReadFile(f"/proc/{shim.pid}/stat"))
     commands.append(cmd.ReadFile(f"/run/vc/sbs/{placement.sandbox_id}/persist.json"))
-    root = [False] * (len(commands) - 1) + [True]
-    results, guest = await asyncio.gather(conn.run(commands, root),
-                                          guest_metrics(conn, placement.sandbox_id))
+    return commands, [False] * (len(commands) - 1) + [True]
+
+
+def facts_from(conn: NodeConnection, placement: Placement, results: list[cmd.CommandResult],
+               guest: GuestMetrics | str) -> dict:
+    """Raw facts from the answers to :func:`facts_commands`; VMGone when the VMM went away."""
+    pid = placement.vmm.pid if placement.vmm else None
     facts: dict = {"guest": guest}
+    index = 0
     if pid is not None:
         cmdline, status, stat = results[:3]
+        index = 3
         if cmdline.exit_code != 0 or status.exit_code != 0:
             raise VMGone(conn.node, f"the hypervisor (PID {pid}) on {conn.node} exited while "
                                     "kataview was reading it")
@@ -94,10 +122,65 @@ async def read_facts(conn: NodeConnection, placement: Placement) -> dict:
         if placement.cmdline and parsed.sandbox_id != placement.cmdline.sandbox_id:
             raise VMGone(conn.node, f"PID {pid} on {conn.node} is no longer sandbox "
                                     f"{placement.sandbox_id[:12]}'s hypervisor")
-        facts.update(cmdline=parsed, status=_status(status.stdout), cpu_seconds=_cpu(stat.stdout))
+        facts.update(cmdline=parsed, status=_status(status.stdout), cpu_seconds=_cpu(stat.stdout),
+                     start=_start(stat.stdout))
+    if _shim_apart(placement) is not None:
+        shim = results[index]
+        facts["shim_start"] = _start(shim.stdout) if shim.exit_code == 0 else None
     persist = results[-1]
     facts["persist"] = parse_persist(persist.stdout) if persist.exit_code == 0 else None
     return facts
+
+
+async def read_facts(conn: NodeConnection, placement: Placement) -> dict:
+    """Round trip 2 (plus the monitor socket): raw facts about a located VM."""
+    commands, root = facts_commands(placement)
+    results, guest = await asyncio.gather(conn.run(commands, root),
+                                          guest_metrics(conn, placement.sandbox_id))
+    return facts_from(conn, placement, results, guest)
+
+
+@dataclass(frozen=True)
+class KnownPlacement:
+    """Where one fetch found a pod's VM, to skip discovery next time on this connection."""
+
+    conn: NodeConnection
+    identity: tuple  # the pod's uid and container ids: a new sandbox brings new containers
+    sandbox: Sandbox
+    placement: Placement  # as the discovery's ps showed it
+    vmm_start: int | None  # start times (clock ticks after boot, /proc/<pid>/stat field 22)
+    shim_start: int | None
+    at: float  # time.monotonic() of that ps
+
+
+def pod_identity(pod: Pod) -> tuple:
+    return (pod.uid, tuple(c.container_id for c in pod.containers))
+
+
+async def refetch_known(conn: NodeConnection, known: KnownPlacement) -> tuple[Placement, dict] | None:
+    """One round trip: the known VMM's /proc reads, the shim's stat and persist.json (monitor
+    socket alongside). None when the answer does not confirm the known processes."""
+    placement = known.placement
+    vmm = placement.vmm
+    if vmm is None:
+        return None
+    commands, root = facts_commands(placement)
+    results, guest = await asyncio.gather(conn.run(commands, root),
+                                          guest_metrics(conn, placement.sandbox_id))
+    if len(results) != len(commands):
+        return None
+    try:
+        facts = facts_from(conn, placement, results, guest)
+    except VMGone:
+        return None
+    if facts.get("start") != known.vmm_start or facts.get("shim_start") != known.shim_start:
+        return None
+    etime = vmm.etime_seconds + int(time.monotonic() - known.at) if vmm.etime_seconds is not None else None
+    cpu = facts.get("cpu_seconds")
+    now = replace(vmm, etime_seconds=etime,
+                  cpu_percent=round(100 * cpu / etime, 1) if cpu is not None and etime else vmm.cpu_percent,
+                  rss_kib=_kib(facts.get("status", {}).get("VmRSS")) or vmm.rss_kib)
+    return replace(placement, vmm=now, shim=now if placement.shim is vmm else placement.shim), facts
 
 
 async def guest_metrics(conn: NodeConnection, sandbox_id: str) -> GuestMetrics | str:
@@ -135,6 +218,15 @@ def _cpu(text: str) -> float | None:
     rest = text.rpartition(")")[2].split()
     try:
         return (int(rest[11]) + int(rest[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
+    except (IndexError, ValueError):
+        return None
+
+
+def _start(text: str) -> int | None:
+    """A process's start time in clock ticks after boot (/proc/<pid>/stat field 22)."""
+    rest = text.rpartition(")")[2].split()
+    try:
+        return int(rest[19])
     except (IndexError, ValueError):
         return None
 
@@ -215,17 +307,38 @@ class VMDetailGatherer:
     def __init__(self, pool: SSHPool) -> None:
         self.pool = pool
         self._cpu_samples: dict[tuple[str, int], tuple[float, float]] = {}
+        self._known: dict[tuple[str, str], KnownPlacement] = {}  # (node, pod uid) -> its VM
 
     async def fetch(self, pod: Pod, node: Node, snapshot: ClusterSnapshot | None = None) -> VMDetail:
         """The VM detail of ``pod`` on ``node``; raises a NodeError (one-line message)."""
         started = time.perf_counter()
         conn = await self.pool.connection(node)
-        sandbox, table = await find_sandbox(conn, pod)
-        placement = locate(table, sandbox.id, node.name)
-        facts = await read_facts(conn, placement)
+        key = (node.name, pod.uid or pod.key)
+        known, found = self._known.pop(key, None), None
+        if (known is not None and known.conn is conn and known.identity == pod_identity(pod)
+                and time.monotonic() - known.at < REDISCOVER_SECONDS):
+            found = await refetch_known(conn, known)
+        if found is not None:
+            sandbox, (placement, facts) = known.sandbox, found
+            self._known[key] = known
+        else:
+            at = time.monotonic()
+            sandbox, table = await find_sandbox(conn, pod)
+            placement = locate(table, sandbox.id, node.name)
+            facts = await read_facts(conn, placement)
+            self._remember(key, conn, pod, sandbox, placement, facts, at)
         detail = build_detail(node, conn.address, sandbox, placement, facts, pod, snapshot)
         return replace(detail, host_cpu_recent_percent=self._recent_cpu(detail),
                        elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
+
+    def _remember(self, key: tuple[str, str], conn: NodeConnection, pod: Pod, sandbox: Sandbox,
+                  placement: Placement, facts: dict, at: float) -> None:
+        """Keep a runtime's answer (crictl, ctr) for the one-round-trip path; a guess from the
+        process table (the only sandbox, a UID on a command line) is made again every time."""
+        if sandbox.found_by not in ("crictl", "ctr") or placement.vmm is None or facts.get("start") is None:
+            return
+        self._known[key] = KnownPlacement(conn, pod_identity(pod), sandbox, placement,
+                                          facts["start"], facts.get("shim_start"), at)
 
     def _recent_cpu(self, detail: VMDetail) -> float | None:
         if detail.pid is None or detail.host_cpu_seconds is None:
@@ -263,5 +376,5 @@ def _first_line(results: list[cmd.CommandResult], index: int) -> str:
     return text.splitlines()[0]
 
 
-__all__ = ["VMDetailGatherer", "find_sandbox", "read_facts", "build_detail", "pod_overhead",
-           "guest_metrics", "SandboxNotFound"]
+__all__ = ["VMDetailGatherer", "find_sandbox", "read_facts", "refetch_known", "build_detail",
+           "pod_overhead", "guest_metrics", "SandboxNotFound"]

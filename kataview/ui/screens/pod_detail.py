@@ -1,20 +1,26 @@
 """Pod detail: containers and their states, recent events, its RuntimeClass and overhead, and
 the VM panel: for a Kata pod, its VM gathered over SSH from the node (a worker in group
 "vm-detail"), refreshed on r and every few seconds while the screen is in front. An unknown
-host key is offered for trust in a dialog (never in read-only mode); a changed one never is."""
+host key is offered for trust in a dialog (never in read-only mode); a changed one never is.
+
+The first gather starts when the screen is composed (right after Enter), not once it is
+mounted and painted: the SSH round trip overlaps with building the screen, and an answer
+that arrives before the panel is ready is shown in the first paint, without a spinner. The
+worker fills the panel itself when the answer comes (no round trip through a message)."""
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Static
-from textual.worker import Worker, WorkerState
 
 from kataview.hosts.errors import HostKeyChanged, UnknownHostKey
 from kataview.model.records import ClusterSnapshot, Node, Pod
+from kataview.model.vm import VMDetail
 from kataview.ui import analysis
 from kataview.ui.cluster_view import ClusterView, overhead_text, scheduling_text
 from kataview.ui.formatting import age, clock, labels_text
@@ -84,8 +90,11 @@ class PodDetailScreen(DetailScreen):
         self.vm_target: tuple[Pod, Node, ClusterSnapshot] | None = None  # a Kata pod we can reach
         self._vm_timer = None
         self._refused: set[tuple[str, int, str]] = set()  # host keys the operator refused here
+        self._panel_ready = False  # the VM panel is mounted and has been told what to show
+        self._vm_waiting: VMDetail | BaseException | None = None  # an answer before that
 
     def compose_body(self) -> ComposeResult:
+        self._start_vm_early()
         yield Static(id="summary", classes="section")
         yield VirtualTable(CONTAINER_COLUMNS, id="containers", classes="section", empty_text="no container status yet")
         yield Static(id="runtime", classes="section")
@@ -127,10 +136,25 @@ class PodDetailScreen(DetailScreen):
 
     # ---- the VM panel -------------------------------------------------------------------
 
+    def _start_vm_early(self) -> None:
+        """At compose time (just after Enter): start gathering before the screen is built."""
+        view = self.app.view
+        pod = view.snapshot.pods.get(self.key) if view is not None else None
+        if pod is None:
+            return
+        snapshot = view.snapshot
+        node = snapshot.nodes.get(pod.node_name or "")
+        if node is None or analysis.pod_runtime(pod, snapshot).family != "kata":
+            return
+        if self.app.vm_gatherer() is not None:
+            self.vm_target = (pod, node, snapshot)
+            self.fetch_vm()
+
     def update_vm(self, pod: Pod, family: str, snapshot: ClusterSnapshot) -> None:
         """Start gathering the first time a reachable Kata pod is shown; else say why not."""
         node = snapshot.nodes.get(pod.node_name or "")
         gatherer = self.app.vm_gatherer() if family == "kata" and node is not None else None
+        ready, self._panel_ready = self._panel_ready, True
         if gatherer is None:
             self.vm_target = None
             self.query_one(VMPanel).show_message(vm_text(pod, family, node, reachable=False))
@@ -139,6 +163,12 @@ class PodDetailScreen(DetailScreen):
         self.vm_target = (pod, node, snapshot)
         if first:
             self.fetch_vm()
+        elif not ready:  # started at compose time: show its answer, or that it is on its way
+            waiting, self._vm_waiting = self._vm_waiting, None
+            if waiting is not None:
+                self._show_vm(waiting)
+            else:
+                self.query_one(VMPanel).show_loading(node.name, gatherer.pool.address_of(node))
 
     @property
     def vm_every(self) -> float:
@@ -153,26 +183,42 @@ class PodDetailScreen(DetailScreen):
             self._vm_timer = None
         pod, node, snapshot = self.vm_target
         gatherer = self.app.vm_gatherer()
-        self.query_one(VMPanel).show_loading(node.name, gatherer.pool.address_of(node))
-        self.run_worker(gatherer.fetch(pod, node, snapshot), name=f"vm {pod.key}", group=VM_GROUP,
-                        exclusive=True, exit_on_error=False, description=f"VM detail of {pod.key}")
+        self._vm_waiting = None
+        if self._panel_ready:
+            self.query_one(VMPanel).show_loading(node.name, gatherer.pool.address_of(node))
+        self.run_worker(self._gather_vm(gatherer, pod, node, snapshot), name=f"vm {pod.key}",
+                        group=VM_GROUP, exclusive=True, exit_on_error=False,
+                        description=f"VM detail of {pod.key}")
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != VM_GROUP or self.vm_target is None:
+    async def _gather_vm(self, gatherer, pod: Pod, node: Node, snapshot: ClusterSnapshot) -> VMDetail | None:
+        """The worker: gather, then fill the panel at once (or leave the answer for it)."""
+        try:
+            result: VMDetail | BaseException = await gatherer.fetch(pod, node, snapshot)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a NodeError, or a bug: either way it is shown in place
+            result = error
+        if self._panel_ready:
+            self._show_vm(result)
+        else:
+            self._vm_waiting = result
+        return result if isinstance(result, VMDetail) else None
+
+    def _show_vm(self, result: VMDetail | BaseException) -> None:
+        if self.vm_target is None or not self.is_attached:
+            return
+        panel = self.query_one(VMPanel)
+        if isinstance(result, VMDetail):
+            panel.show_detail(result, self.app.now(), self.vm_every or None)
+            self._schedule_vm()
             return
         node = self.vm_target[1].name
-        panel = self.query_one(VMPanel)
-        if event.state == WorkerState.SUCCESS:
-            panel.show_detail(event.worker.result, self.app.now(), self.vm_every or None)
+        panel.show_error(result, node, self.app.settings.read_only, self.app.now())
+        self.app.record("error", f"VM detail of {self.vm_target[0].key}: {result}")
+        if self._offer_host_key(result):
+            return
+        if not isinstance(result, (UnknownHostKey, HostKeyChanged)):
             self._schedule_vm()
-        elif event.state == WorkerState.ERROR:
-            error = event.worker.error
-            panel.show_error(error, node, self.app.settings.read_only, self.app.now())
-            self.app.record("error", f"VM detail of {self.vm_target[0].key}: {error}")
-            if self._offer_host_key(error):
-                return
-            if not isinstance(error, (UnknownHostKey, HostKeyChanged)):
-                self._schedule_vm()
 
     def _schedule_vm(self) -> None:
         if self.vm_every > 0:
