@@ -48,3 +48,18 @@ def test_broken_config_file_is_one_line_exit_2(tmp_path):
     result = run("--config", str(broken), "report", "--demo")
     assert result.returncode == 2
     assert str(broken) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_closed_pipe_is_not_a_traceback(tmp_path):
+    from kataview.demo.apiserver import serve_in_thread
+    from kataview.demo.generator import generated_objects
+
+    with serve_in_thread(generated_objects(400, 2000)) as server:
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
+        producer = subprocess.Popen([*KATAVIEW, "--kubeconfig", str(kubeconfig), "report", "--json"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        producer.stdout.readline()
+        producer.stdout.close()  # as `| head -1` does, long before the report (>64 KiB) is out
+        _, stderr = producer.communicate(timeout=60)
+    assert producer.returncode == 1
+    assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr, stderr.decode()
