@@ -232,8 +232,8 @@ class VMPanel(Vertical):
             spinner.spin(f"gathering VM detail over SSH from {node} ({address})…")
             status.display = facts.display = False
         else:
-            spinner.spin(f"refreshing from {node}…")
-            status.display = False
+            # a refresh keeps the facts in place; a spinner line would shift the screen below
+            self.border_subtitle = f"refreshing from {node}…"
 
     def show_detail(self, detail: VMDetail, at: datetime, every: float | None) -> None:
         spinner, status, facts = self._parts()
