@@ -369,3 +369,20 @@ async def test_state_only_update_reuses_the_view():
         assert dataclasses.replace(app.view, state=first.state) == first
         assert "reconnecting" in str(app.screen.query_one("#header").render())
 
+
+
+async def test_keys_typed_in_one_burst_with_slash_go_to_the_filter():
+    """A terminal read delivers `/kata-q` at once: every key is queued before the first is
+    handled. They must land in the filter, and the `q` among them must not quit."""
+    from textual import events
+
+    app = make_app(frozen_settings(), classic_source())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot)
+        for key, character in (("slash", "/"), ("k", "k"), ("a", "a"), ("t", "t"), ("a", "a"),
+                               ("minus", "-"), ("q", "q")):
+            app.post_message(events.Key(key, character))
+        await pilot.pause(0.3)
+        assert app.is_running
+        assert app.screen.query_one("#filter-input").value == "kata-q"
+        assert "filter kata-q" in pods_table(app).border_subtitle

@@ -50,7 +50,7 @@ class MainScreen(Screen):
                                empty_text="no findings")
             yield VirtualTable(pod_columns(self.app.now), id="pods", classes="pane -active", namespaced=True,
                                empty_text="no pods")
-        yield Input(id="filter-input", placeholder="filter: text, /regex/ or re:regex — Enter keeps, Esc clears")
+        yield Input(id="filter-input", select_on_focus=False, placeholder="filter: text, /regex/ or re:regex — Enter keeps, Esc clears")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -131,9 +131,12 @@ class MainScreen(Screen):
 
     def action_filter(self) -> None:
         field = self.query_one("#filter-input", Input)
-        field.value = self.table(self.active_pane).row_filter.text
+        if not field.has_class("-open"):  # opened early by on_key: keep what was typed since
+            field.value = self.table(self.active_pane).row_filter.text
         field.add_class("-open")
-        field.focus()
+        # focus now, not after a refresh: keys typed right after `/` (fast typing, paste)
+        # must reach the field, not the pane's bindings (`q` would quit)
+        self.set_focus(field)
 
     @on(Input.Changed, "#filter-input")
     def filter_changed(self, event: Input.Changed) -> None:
@@ -153,13 +156,25 @@ class MainScreen(Screen):
         field.remove_class("-open")
         table.focus()
 
+    def filter_keys(self) -> set[str]:
+        """The keys bound to the filter (remappable in the config file)."""
+        return {key for key, bindings in self._bindings.key_to_bindings.items()
+                if any(binding.action == "filter" for binding in bindings)}
+
     def on_key(self, event) -> None:
         field = self.query_one("#filter-input", Input)
-        if event.key == "escape" and field.has_focus:
+        if event.key in self.filter_keys() and not field.has_class("-open"):
+            # Open the field now, not when the binding runs after the keys already queued
+            # behind this one (fast typing, paste): those belong in the field, and `q` among
+            # them must not quit.
+            self.action_filter()
+        elif event.key == "escape" and field.has_focus:
             event.stop()
             self.close_filter(clear=True)
-        elif field.has_class("-open") and not field.has_focus and event.is_printable and event.character:
-            event.stop()  # typed before the focus reached the field (fast typing, paste)
+        elif field.has_class("-open") and event.is_printable and event.character:
+            # Typed in the same burst as `/` (fast typing, paste): the key was routed before
+            # the field took the focus, so it reaches the screen; it belongs in the field.
+            event.stop()
             field.insert_text_at_cursor(event.character)
 
     # ---- opening objects -----------------------------------------------------------------
