@@ -342,17 +342,20 @@ def ssh_outages(directory: Path, every: float = 8.0, down: float = 3.0,
     node = record_from_dict("nodes", next(obj for obj in objects if obj["kind"] == "Node"
                                           and obj["metadata"]["name"] == pod.node_name))
 
+    awaiting_recovery = [False]
+
     async def toggle(server: DemoSSHNode, port: int, counts: dict[str, int]) -> None:
         while True:
             await asyncio.sleep(every)
             await server.stop()
             counts["outages"] += 1
-            counts["ok after last outage"] = 0
+            awaiting_recovery[0] = True
             await asyncio.sleep(down)
             await server.start(port)
 
     async def loop() -> dict[str, int]:
-        counts = {"ok": 0, "failed": 0, "outages": 0, "ok after last outage": 0}
+        # recoveries: outages after which a fetch succeeded again (the pool reconnected)
+        counts = {"ok": 0, "failed": 0, "outages": 0, "recoveries": 0}
         server = DemoSSHNode(lister)
         await server.start()
         options = SSHOptions.from_settings(Settings(), connect_timeout=2.0, command_timeout=5.0,
@@ -365,7 +368,9 @@ def ssh_outages(directory: Path, every: float = 8.0, down: float = 3.0,
                 try:
                     await asyncio.wait_for(gatherer.fetch(pod, node), 10)
                     counts["ok"] += 1
-                    counts["ok after last outage"] += 1
+                    if awaiting_recovery[0]:
+                        counts["recoveries"] += 1
+                        awaiting_recovery[0] = False
                 except (NodeError, asyncio.TimeoutError):
                     counts["failed"] += 1
                 await asyncio.sleep(fetch_every)

@@ -73,7 +73,8 @@ async def test_faults_are_survived_and_the_data_converges(tmp_path):
     # SSH hosts went away and came back: fetches failed cleanly meanwhile, then recovered
     assert result.ssh["outages"] >= 3, result.ssh
     assert result.ssh["failed"] >= 1 and result.ssh["ok"] >= 10, result.ssh
-    assert result.ssh["ok after last outage"] >= 1, result.ssh
+    # every outage but perhaps the last (cut short by the end of the run) was recovered from
+    assert result.ssh["recoveries"] >= result.ssh["outages"] - 1, result.ssh
 
     # no token in the log file or on screen
     assert "tok-" not in log and "tok-" not in result.screen_text
