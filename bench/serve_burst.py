@@ -28,7 +28,12 @@ from kataview.demo.generator import generated_objects
 from kataview.demo.resources import BY_KIND
 
 
+SLICE = 200  # events applied between two yields to the event loop
+
+
 def _modified(body: dict, restarts: int | None) -> dict:
+    """A fresh top-level dict (and status, containerStatuses, the changed status) sharing the
+    rest with the stored body, which the store never mutates."""
     status = body.get("status") or {}
     statuses = list(status.get("containerStatuses") or [])
     if statuses:
@@ -50,16 +55,18 @@ async def burst(api: ApiServerDouble, keys: list[str], probe: str, rate: float,
     applied, seq, next_probe, index = 0, 0, start, 0
     while (now := loop.time()) - start < seconds:
         due = int((now - start) * rate) - applied
-        for _ in range(due):
+        for n in range(due):
             key = keys[index % len(keys)]
             index += 1
             body = store.body(pods, key)
             if body is not None:
-                store.apply(_modified(body, None))
+                store.apply(_modified(body, None), owned=True)  # a fresh dict: no deep copy
             applied += 1
+            if n % SLICE == SLICE - 1:
+                await asyncio.sleep(0)  # behind schedule: let the watch streams write between slices
         if now >= next_probe:
             seq += 1
-            store.apply(_modified(store.body(pods, probe), seq))
+            store.apply(_modified(store.body(pods, probe), seq), owned=True)
             print(f"probe {seq} {time.time():.6f}", flush=True)
             next_probe += 0.1
         await asyncio.sleep(0.01)

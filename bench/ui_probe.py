@@ -127,7 +127,7 @@ class Probe:
         self.views += 1
         if view is None:
             return
-        row = view.pod_rows.get(self.uid)
+        row = view.pod_row(self.uid) if hasattr(view, "pod_row") else view.pod_rows.get(self.uid)
         if row is not None and row.restarts not in self.seen:
             self.seen[row.restarts] = time.time()
 

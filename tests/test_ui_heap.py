@@ -45,3 +45,34 @@ def test_a_cycle_frozen_by_mistake_is_collected_at_the_next_full_collection():
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+async def test_replaced_snapshots_are_freed_while_the_heap_is_frozen():
+    """The view-building worker must not keep its snapshot: a frozen worker would keep it for good."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_ui_pilot import frozen_settings, started
+    from ui_fixtures import classic_snapshot, classic_source
+
+    from kataview.model.records import ClusterSnapshot
+    from kataview.model.snapshot_analysis import _MEMO_SIZE
+    from kataview.ui.app import make_app
+
+    source = classic_source()
+    app = make_app(frozen_settings(), source)
+    app.heap = HeapPolicy(threshold=0, interval=3600)  # freeze after every view, as at 150k pods
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await started(pilot)
+            for _ in range(6):
+                source.push(classic_snapshot())
+                await pilot.pause(0.3)
+            gc.unfreeze()
+            live = [obj for obj in gc.get_objects() if type(obj) is ClusterSnapshot]
+            # the model memoises the analyses of the last few snapshots (one is on screen), and
+            # a message may still hold one; the 6 pushes must not all stay alive
+            assert len(live) <= _MEMO_SIZE + 1, f"{len(live)} snapshots alive"
+    finally:
+        gc.unfreeze()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 encode = msgspec.json.Encoder().encode
 DROP = object()  # queued by drop_watches(): abort the connection
 DEFAULT_TIMEOUT = 1800.0
+BATCH = 500  # queued events sent in one write
 
 
 class WatchStream:
@@ -95,18 +96,33 @@ class WatchStream:
         while (now := loop.time()) < deadline:
             wake = min(deadline, next_bookmark) if self._bookmarks() else deadline
             try:
-                change = await asyncio.wait_for(queue.get(), max(wake - now, 0))
+                if queue.empty():
+                    change = await asyncio.wait_for(queue.get(), max(wake - now, 0))
+                else:
+                    change = queue.get_nowait()  # no timer task when events are waiting
             except TimeoutError:
                 if self._bookmarks() and loop.time() >= next_bookmark and queue.empty():
                     await self._bookmark(response)
                     next_bookmark = loop.time() + interval
                 continue
-            if change is DROP:
-                if self.request.transport is not None:
-                    self.request.transport.abort()
-                return False
-            if change.rv > floor:
-                await self._send(response, change)
+            # send what is queued in one write (one chunk, one TLS record) instead of one each
+            batch = [change]
+            while len(batch) < BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
+            lines = []
+            for change in batch:
+                if change is DROP:
+                    if lines:
+                        await response.write(b"".join(lines))
+                    if self.request.transport is not None:
+                        self.request.transport.abort()
+                    return False
+                if change.rv > floor:
+                    line = self._line(change)
+                    if line is not None:
+                        lines.append(line)
+            if lines:
+                await response.write(b"".join(lines))
         if self._bookmarks():
             await self._bookmark(response, settled=queue.empty())
         return True
@@ -126,11 +142,28 @@ class WatchStream:
         return "DELETED" if was_in else None
 
     async def _send(self, response: web.StreamResponse, change: Change) -> None:
+        line = self._line(change)
+        if line is not None:
+            await response.write(line)
+
+    def _line(self, change: Change) -> bytes | None:
+        """The watch event line for a change (None: filtered out). Plain JSON lines are
+        encoded once per change and shared by every watcher of that resource version."""
         kind = self._event_type(change)
         self.last_rv = max(self.last_rv, change.rv)
         if kind is None:
-            return
+            return None
         resource, obj = self.target.resource, change.obj
+        shared = self.output.mode not in ("table", "partial")
+        if shared:
+            cache_key = (kind, self.target.version)
+            wire = change.wire
+            if wire is not None:
+                line = wire.get(cache_key)
+                if line is not None:
+                    return line
+            else:
+                wire = change.wire = {}
         if self.output.mode == "table":
             row = tables.row(resource, obj, self.query.get("includeObject", "Metadata"),
                              self.server.clock(), self.target.version)
@@ -148,7 +181,10 @@ class WatchStream:
             head = b'{"kind":"%s","apiVersion":"%s"' % (
                 resource.kind.encode(), resource.api_version(self.target.version).encode())
             data = head + (b"," + item[1:] if len(item) > 2 else b"}")
-        await response.write(b'{"type":"' + kind.encode() + b'","object":' + data + b"}\n")
+        line = b'{"type":"' + kind.encode() + b'","object":' + data + b"}\n"
+        if shared:
+            wire[cache_key] = line
+        return line
 
     async def _bookmark(self, response: web.StreamResponse, initial_end: bool = False,
                         settled: bool = True) -> None:

@@ -142,10 +142,19 @@ _SOURCE_DETAIL = {"default": DEFAULT_DETAIL, "legacy-annotation": LEGACY_DETAIL}
 
 
 def group_pods_by_runtime(snapshot: ClusterSnapshot, pods: Iterable[Pod] | None = None) -> list[RuntimeGroup]:
-    """One pass over the pods. Groups are ordered runc, kata, gvisor, other, then by label."""
+    """One pass over the pods. Groups are ordered runc, kata, gvisor, other, then by label.
+    Without `pods`, the snapshot's own analysis (computed once per snapshot) is used."""
+    if pods is None:
+        from kataview.model.snapshot_analysis import analyze
+
+        found = analyze(snapshot)
+        members = found.members()
+        return [runtime_group(found.runtimes[label], tuple(members[label].values()),
+                              found.group_classes.get(label, ()))
+                for label in found.group_order()]
     resolve = RuntimeResolver(snapshot)
     buckets: dict[str, tuple[PodRuntime, list[Pod], set[str]]] = {}
-    for pod in snapshot.pods.values() if pods is None else pods:
+    for pod in pods:
         runtime = resolve(pod)
         bucket = buckets.get(runtime.label)
         if bucket is None:
@@ -153,33 +162,33 @@ def group_pods_by_runtime(snapshot: ClusterSnapshot, pods: Iterable[Pod] | None 
         bucket[1].append(pod)
         if runtime.runtime_class:
             bucket[2].add(runtime.runtime_class)
-    groups = []
-    for label, (runtime, members, classes) in buckets.items():
-        detail = _SOURCE_DETAIL.get(runtime.source, "")
-        if runtime.source == "missing-runtimeclass":
-            detail = f"pods ask for RuntimeClass {runtime.runtime_class!r}, which does not exist"
-        elif runtime.source == "runtimeclass" and (len(classes) > 1 or label not in classes):
-            detail = f"handler {runtime.handler!r} via RuntimeClass {', '.join(sorted(classes))}"
-        groups.append(RuntimeGroup(label, runtime.handler, runtime.family, tuple(members), runtime.source,
-                                   tuple(sorted(classes)), detail))
+    groups = [runtime_group(runtime, tuple(members), classes) for runtime, members, classes in buckets.values()]
     groups.sort(key=lambda group: (_FAMILY_RANK.get(group.family, 9), group.label))
     return groups
 
 
+def group_detail(runtime: PodRuntime, classes: Iterable[str]) -> str:
+    label = runtime.label
+    classes = sorted(classes)
+    detail = _SOURCE_DETAIL.get(runtime.source, "")
+    if runtime.source == "missing-runtimeclass":
+        detail = f"pods ask for RuntimeClass {runtime.runtime_class!r}, which does not exist"
+    elif runtime.source == "runtimeclass" and (len(classes) > 1 or label not in classes):
+        detail = f"handler {runtime.handler!r} via RuntimeClass {', '.join(classes)}"
+    return detail
+
+
+def runtime_group(runtime: PodRuntime, members: tuple[Pod, ...], classes: Iterable[str]) -> RuntimeGroup:
+    classes = tuple(sorted(classes))
+    return RuntimeGroup(runtime.label, runtime.handler, runtime.family, members, runtime.source,
+                        classes, group_detail(runtime, classes))
+
+
 def pods_per_runtime_on_node(snapshot: ClusterSnapshot) -> dict[str, dict[str, int]]:
     """node name -> group label -> pod count. Unscheduled pods are not counted."""
-    resolve = RuntimeResolver(snapshot)
-    counts: dict[str, dict[str, int]] = {}
-    for pod in snapshot.pods.values():
-        node = pod.node_name
-        if not node:
-            continue
-        per_node = counts.get(node)
-        if per_node is None:
-            per_node = counts[node] = {}
-        label = resolve(pod).label
-        per_node[label] = per_node.get(label, 0) + 1
-    return counts
+    from kataview.model.snapshot_analysis import analyze
+
+    return {node: dict(counts) for node, counts in analyze(snapshot).per_node.items()}
 
 
 # -- selectors and taints --------------------------------------------------------------------
@@ -258,35 +267,11 @@ class Evidence:
     running: Mapping[str, set[str]]  # node -> handlers of RuntimeClasses whose pods run there
 
 
-_EVIDENCE_MEMO: list = [None, None]  # [snapshot, Evidence]: the UI asks per node and per RuntimeClass
-
-
 def evidence(snapshot: ClusterSnapshot) -> Evidence:
-    """One pass over events and pods, memoised for the last snapshot asked about."""
-    memo = _EVIDENCE_MEMO
-    if memo[0] is snapshot:
-        return memo[1]
-    from kataview.model.findings import event_sandbox_failure  # local: findings imports analysis
+    """One pass over events and pods, computed once per snapshot (see snapshot_analysis)."""
+    from kataview.model.snapshot_analysis import analyze
 
-    missing: dict[str, set[str]] = {}
-    find = PodFinder(snapshot)
-    for event in snapshot.events:
-        failure = event_sandbox_failure(event)
-        if failure.class_ != "no-runtime-configured" or not failure.handler:
-            continue
-        pod = find(event.involved_uid, event.involved_namespace, event.involved_name)
-        if pod is not None and pod.node_name and pod.phase != "Running":
-            missing.setdefault(pod.node_name, set()).add(failure.handler)
-    running: dict[str, set[str]] = {}
-    resolve = RuntimeResolver(snapshot)
-    for pod in snapshot.pods.values():
-        if pod.phase == "Running" and pod.runtime_class_name and pod.node_name:
-            runtime = resolve(pod)
-            if runtime.source == "runtimeclass":
-                running.setdefault(pod.node_name, set()).add(runtime.handler)
-    found = Evidence(missing, running)
-    memo[0], memo[1] = snapshot, found
-    return found
+    return analyze(snapshot).evidence
 
 
 class PodFinder:
@@ -320,7 +305,12 @@ def _inferred_has(node: Node, rc: RuntimeClass) -> tuple[bool, str]:
 
 
 def node_handlers(node: Node, snapshot: ClusterSnapshot) -> NodeHandlers:
-    proof = evidence(snapshot)
+    from kataview.model.snapshot_analysis import analyze
+
+    return analyze(snapshot).node_handlers(node)
+
+
+def node_handlers_from(node: Node, snapshot: ClusterSnapshot, proof: Evidence) -> NodeHandlers:
     missing = proof.missing.get(node.name, set())
     if node.runtime_handlers is not None:
         names = tuple(h.name for h in node.runtime_handlers if h.name)
@@ -355,7 +345,14 @@ class NodeFit:
 
 
 def runtime_class_nodes(rc: RuntimeClass, snapshot: ClusterSnapshot) -> list[NodeFit]:
-    proof = evidence(snapshot)
+    """Every node (by name) and whether pods of `rc` can run there; computed once per
+    snapshot and RuntimeClass."""
+    from kataview.model.snapshot_analysis import analyze
+
+    return list(analyze(snapshot).runtime_class_nodes(rc))
+
+
+def runtime_class_nodes_from(rc: RuntimeClass, snapshot: ClusterSnapshot, proof: Evidence) -> list[NodeFit]:
     missing, running = proof.missing, proof.running
     fits = []
     for node in sorted(snapshot.nodes.values(), key=lambda node: node.name):
@@ -404,13 +401,18 @@ class Summary:
 
 
 def summarize(snapshot: ClusterSnapshot) -> Summary:
-    groups = group_pods_by_runtime(snapshot)
+    from kataview.model.snapshot_analysis import analyze
+
+    found = analyze(snapshot)
     per_family: dict[str, int] = {family: 0 for family in FAMILIES}
     sandboxed = 0
-    for group in groups:
-        per_family[group.family] = per_family.get(group.family, 0) + group.count
-        if (group.source == "runtimeclass" and group.family in SANDBOXED_FAMILIES) or group.source == "legacy-annotation":
-            sandboxed += group.count
+    per_runtime = {}
+    for label in found.group_order():
+        runtime, count = found.runtimes[label], found.groups[label]
+        per_runtime[label] = count
+        per_family[runtime.family] = per_family.get(runtime.family, 0) + count
+        if runtime.sandboxed:
+            sandboxed += count
     nodes = snapshot.nodes.values()
     return Summary(
         nodes=len(snapshot.nodes),
@@ -418,7 +420,7 @@ def summarize(snapshot: ClusterSnapshot) -> Summary:
         nodes_reporting_handlers=sum(1 for node in nodes if node.runtime_handlers is not None),
         runtime_classes=len(snapshot.runtime_classes),
         pods=len(snapshot.pods),
-        pods_per_runtime={group.label: group.count for group in groups},
+        pods_per_runtime=per_runtime,
         pods_per_family=per_family,
         sandboxed_pods=sandboxed,
         unreadable=tuple(sorted(snapshot.unreadable)),

@@ -32,13 +32,9 @@ from dataclasses import dataclass
 from kataview.model.analysis import (
     SANDBOXED_FAMILIES,
     PodFinder,
-    RuntimeResolver,
     blocking_taints,
-    label_selector_matches,
-    runtime_class_nodes,
     runtime_family,
     tolerates,
-    untolerated_taints,
 )
 from kataview.model.records import ClusterSnapshot, Event, Node, Pod, Taint
 
@@ -138,12 +134,13 @@ def untrusted_taints(node: Node, snapshot: ClusterSnapshot) -> tuple[Taint, ...]
 # -- the checks ------------------------------------------------------------------------------
 
 
-def _runtime_class_findings(snapshot: ClusterSnapshot) -> list[Finding]:
+def _runtime_class_findings(analysis) -> list[Finding]:
+    snapshot = analysis.snapshot
     out = []
     if not snapshot.nodes:
         return out
-    for rc in sorted(snapshot.runtime_classes.values(), key=lambda rc: rc.name):
-        fits = runtime_class_nodes(rc, snapshot)
+    for rc in analysis.static.sorted_classes:
+        fits = analysis.runtime_class_nodes(rc)
         having = [fit for fit in fits if fit.has_handler]
         if not having:
             inferred = any(fit.inferred for fit in fits)
@@ -157,16 +154,14 @@ def _runtime_class_findings(snapshot: ClusterSnapshot) -> list[Finding]:
             continue
         if rc.node_selector:
             continue
-        reachable_lacking = [
-            fit.node for fit in fits
-            if not fit.has_handler and not snapshot.nodes[fit.node].unschedulable
-            and not untolerated_taints(snapshot.nodes[fit.node], rc.tolerations)
-        ]
-        if reachable_lacking:
+        # without a nodeSelector, "schedulable" is: not cordoned and every blocking taint tolerated
+        reachable = [fit for fit in fits if not fit.has_handler and fit.schedulable]
+        if reachable:
+            reachable_lacking = [fit.node for fit in reachable]
             example = ('e.g. katacontainers.io/kata-runtime: "true"' if runtime_family(rc.handler) == "kata"
                        else f"a label you put on the nodes with {rc.handler!r}")
             inferred = " (inferred: those nodes do not report runtimeHandlers)" if any(
-                fit.inferred for fit in fits if fit.node in reachable_lacking) else ""
+                fit.inferred for fit in reachable) else ""
             out.append(Finding(
                 "KV002", "warning", "RuntimeClass", "", rc.name,
                 f"RuntimeClass {rc.name} has no scheduling.nodeSelector but {len(reachable_lacking)} node(s) "
@@ -223,58 +218,42 @@ def _event_findings(snapshot: ClusterSnapshot, missing_rc: dict[str, list[str]])
     return out
 
 
-def _pod_findings(snapshot: ClusterSnapshot, missing_rc: dict[str, list[str]]) -> list[Finding]:
+def _pod_findings(analysis) -> list[Finding]:
+    """KV005, KV006, KV008 from the per-pod inputs gathered in the snapshot's one pod pass."""
+    snapshot = analysis.snapshot
     out = []
-    resolve = RuntimeResolver(snapshot)
-    untrusted_nodes = {}
-    for node in snapshot.nodes.values():
-        taints = untrusted_taints(node, snapshot)
-        if taints:
-            untrusted_nodes[node.name] = taints
-    leaks: dict[tuple[str, str, str], tuple[list[str], set[str]]] = {}
-    sandboxed_by_ns: dict[str, list[Pod]] = {}
-    legacy_by_ns: dict[str, int] = {}
-    for pod in snapshot.pods.values():
-        runtime = resolve(pod)
-        if runtime.source == "missing-runtimeclass":
-            missing_rc.setdefault(runtime.runtime_class, []).append(pod.key)
-        if _done(pod):
+    untrusted_nodes = analysis.static.untrusted
+    memo = analysis.finding_memo
+    for (kind, namespace, name), leaked in sorted(analysis.leaks.items()):
+        known = memo.get(("KV005", kind, namespace, name))
+        if known is not None and known[0] is leaked:
+            out.append(known[1])
             continue
-        if runtime.source == "legacy-annotation":
-            legacy_by_ns[pod.namespace] = legacy_by_ns.get(pod.namespace, 0) + 1
-        if runtime.sandboxed:
-            sandboxed_by_ns.setdefault(pod.namespace, []).append(pod)
-        elif runtime.family == "runc" and pod.node_name in untrusted_nodes:
-            owner = pod.owner
-            if owner is not None and owner.kind in ("DaemonSet", "Node"):
-                continue  # node agents and static pods belong on every node
-            key = (owner.kind, pod.namespace, owner.name) if owner else ("Pod", pod.namespace, pod.name)
-            pods, nodes = leaks.setdefault(key, ([], set()))
-            pods.append(pod.name)
-            nodes.add(pod.node_name)
-    for (kind, namespace, name), (pods, nodes) in sorted(leaks.items()):
-        taint = untrusted_nodes[sorted(nodes)[0]][0]
+        pods = sorted(pod_name for pod_name, _node in leaked.values())
+        nodes = sorted({node for _pod_name, node in leaked.values()})
+        taint = untrusted_nodes[nodes[0]][0]
         out.append(Finding(
             "KV005", "warning", kind, namespace, name,
-            f"{kind} {namespace}/{name} runs {len(pods)} runc pod(s) ({_names(pods)}) on node(s) {_names(sorted(nodes))} "
+            f"{kind} {namespace}/{name} runs {len(pods)} runc pod(s) ({_names(pods)}) on node(s) {_names(nodes)} "
             f"tainted for untrusted workloads ({taint}): a toleration lets trusted-runtime pods past the boundary; "
             f"remove that toleration or give the pods a sandboxed RuntimeClass.",
         ))
+        memo[("KV005", kind, namespace, name)] = (leaked, out[-1])
     if "networkpolicies" not in snapshot.unreadable:
-        policies: dict[str, list] = {}
-        for policy in snapshot.network_policies:
-            policies.setdefault(policy.namespace, []).append(policy.pod_selector)
-        for namespace, pods in sorted(sandboxed_by_ns.items()):
-            selectors = policies.get(namespace, ())
-            bare = [pod.name for pod in pods if not any(label_selector_matches(s, pod.labels) for s in selectors)]
-            if bare:
-                out.append(Finding(
-                    "KV006", "warning", "Namespace", "", namespace,
-                    f"Namespace {namespace} runs {len(bare)} sandboxed pod(s) ({_names(sorted(bare))}) that no "
-                    f"NetworkPolicy selects: the VM boundary does not limit their network reach; add a "
-                    f"NetworkPolicy (e.g. default-deny) for them.",
-                ))
-    for namespace, count in sorted(legacy_by_ns.items()):
+        for namespace, bare_pods in sorted(analysis.bare_ns.items()):
+            known = memo.get(("KV006", namespace))
+            if known is not None and known[0] is bare_pods:
+                out.append(known[1])
+                continue
+            bare = sorted(bare_pods.values())
+            out.append(Finding(
+                "KV006", "warning", "Namespace", "", namespace,
+                f"Namespace {namespace} runs {len(bare)} sandboxed pod(s) ({_names(bare)}) that no "
+                f"NetworkPolicy selects: the VM boundary does not limit their network reach; add a "
+                f"NetworkPolicy (e.g. default-deny) for them.",
+            ))
+            memo[("KV006", namespace)] = (bare_pods, out[-1])
+    for namespace, count in sorted(analysis.legacy_ns.items()):
         out.append(Finding(
             "KV008", "info", "Namespace", "", namespace,
             f"Namespace {namespace} has {count} pod(s) asking for the untrusted runtime with the legacy "
@@ -285,11 +264,21 @@ def _pod_findings(snapshot: ClusterSnapshot, missing_rc: dict[str, list[str]]) -
 
 
 def find_findings(snapshot: ClusterSnapshot) -> list[Finding]:
-    """All findings, errors first, then by code and object."""
+    """All findings, errors first, then by code and object. Computed once per snapshot."""
+    from kataview.model.snapshot_analysis import analyze
+
+    return list(analyze(snapshot).findings())
+
+
+def findings_of(analysis) -> list[Finding]:
+    """The findings of a snapshot_analysis.Analysis."""
+    snapshot = analysis.snapshot
     missing_rc: dict[str, list[str]] = {}
-    findings = _runtime_class_findings(snapshot)
+    findings = _runtime_class_findings(analysis)
     findings += _event_findings(snapshot, missing_rc)
-    findings += _pod_findings(snapshot, missing_rc)
+    for name, users in analysis.missing_users.items():
+        missing_rc.setdefault(name, []).extend(users.values())
+    findings += _pod_findings(analysis)
     if "runtimeclasses" not in snapshot.unreadable:
         for name, users in sorted(missing_rc.items()):
             if not name or name in snapshot.runtime_classes:

@@ -8,7 +8,6 @@ import dataclasses
 import time
 from collections import deque
 from datetime import datetime
-from functools import partial
 
 from textual.app import App
 from textual.binding import Binding
@@ -52,6 +51,7 @@ class KataviewApp(App):
         self.log_entries: deque[tuple[datetime, str, str]] = deque(maxlen=LOG_LENGTH)
         self._pending: tuple[ClusterSnapshot, WatchState] | None = None
         self.heap = HeapPolicy()
+        self._built: list[ClusterView] = []  # the build worker's result, see _start_build
         self._building = False
         self._build_timer = None
         self._last_build = 0.0
@@ -128,17 +128,26 @@ class KataviewApp(App):
             self._show(dataclasses.replace(self.view, state=state))
             return
         self._building = True
-        # An explicit description: Textual would otherwise repr() the work, snapshot and all.
-        self.run_worker(partial(build_view, snapshot, state, self.view, self.now()), thread=True,
-                        name="build-view", group="view", description="build the cluster view",
-                        exit_on_error=False)
+        # A Worker sits in a reference cycle (worker, task, context), so whatever it holds
+        # lives until a full collection, or for good once frozen: hand it the inputs through
+        # a list it empties and take the view out of self._built, so it holds neither.
+        job = [snapshot, state, self.view, self.now()]
+
+        def work() -> None:
+            inputs = list(job)
+            job.clear()
+            self._built.append(build_view(*inputs))
+
+        # An explicit description: Textual would otherwise repr() the work.
+        self.run_worker(work, thread=True, name="build-view", group="view",
+                        description="build the cluster view", exit_on_error=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.group == "view" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self._building = False
             if event.state == WorkerState.SUCCESS:
-                self._show(worker.result)
+                self._show(self._built.pop())
             else:
                 self._mark_stale(f"could not analyse the snapshot: {worker.error!r}")
             self._schedule_build()

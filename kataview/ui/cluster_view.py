@@ -1,19 +1,26 @@
 """What the screens show, derived once per snapshot: rows for every list, counts, findings.
 
-Pure Python (no textual). Pod rows are reused when the pod record is the same object as in
-the previous snapshot (informers share unchanged records), so a 150,000-pod update costs
-little more than the pods that changed. Every row has a `key` (pod uid, node name, RC name),
-a `namespace` ("" when cluster-scoped) and a lowercase `haystack` for the `/` filter.
+Pure Python (no textual). The model's analysis (kataview.model.snapshot_analysis) is computed
+once per snapshot, incrementally from the previous one when only pods and events changed.
+The view is incremental too: when the analysis lists the pods that changed since the previous
+view's snapshot, only the rows of those pods are replaced (groups the change does not touch
+keep their row lists), and node/RuntimeClass/finding rows are reused while their inputs are
+the same objects. Every row has a `key` (pod uid, node name, RC name), a `namespace` (""
+when cluster-scoped) and a lowercase `haystack` for the `/` filter. Lists handed to the
+screens are never mutated afterwards (a rebuild copies what it changes).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
+from typing import Any
 
+from kataview.model.analysis import NodeHandlers, group_detail
 from kataview.model.records import ClusterSnapshot, Node, Pod, RuntimeClass, WatchState
+from kataview.model.snapshot_analysis import Analysis, analyze
 from kataview.ui import analysis
 from kataview.ui.formatting import cpu, memory
 
@@ -23,23 +30,37 @@ KATA_LABEL = "katacontainers.io/kata-runtime"
 
 
 class PodRow:
-    __slots__ = ("key", "namespace", "name", "node", "runtime", "family", "status", "ready",
-                 "restarts", "created", "haystack", "sort_key", "pod")
+    """One pod's line. What the filter and the sort need is computed up front; status, ready
+    and restarts are read from the pod when a visible row is drawn (150,000 rows are built,
+    a screenful is shown)."""
+
+    __slots__ = ("key", "namespace", "name", "node", "runtime", "family", "created", "haystack",
+                 "sort_key", "pod")
 
     def __init__(self, pod: Pod, runtime: str, family: str) -> None:
         self.pod = pod
         self.key = pod.uid
-        self.namespace = pod.namespace
-        self.name = pod.name
-        self.node = pod.node_name or ""
+        self.namespace = namespace = pod.namespace
+        self.name = name = pod.name
+        self.node = node = pod.node_name or ""
         self.runtime = runtime
         self.family = family
-        self.status = pod.status_text
-        self.ready = f"{pod.ready_count}/{len(pod.containers)}"
-        self.restarts = pod.restarts
         self.created = pod.created
-        self.haystack = f"{pod.namespace}\0{pod.name}\0{self.node}".lower()
-        self.sort_key = f"{pod.namespace}\0{pod.name}"
+        self.haystack = f"{namespace}\0{name}\0{node}".lower()
+        self.sort_key = f"{namespace}\0{name}\0{self.key}"  # unique: the same order however built
+
+    @property
+    def status(self) -> str:
+        return self.pod.status_text
+
+    @property
+    def ready(self) -> str:
+        containers = self.pod.containers
+        return f"{sum(1 for container in containers if container.ready)}/{len(containers)}"
+
+    @property
+    def restarts(self) -> int:
+        return self.pod.restarts
 
 
 @dataclass
@@ -110,33 +131,126 @@ class ClusterView:
     namespaces: dict[str, int] = field(default_factory=dict)
     runtime_counts: dict[str, int] = field(default_factory=dict)
     pods_on_node: dict[str, dict[str, int]] = field(default_factory=dict)
-    pod_rows: dict[str, PodRow] = field(default_factory=dict)  # by pod uid
+    _pod_rows: dict[str, PodRow] | None = field(default=None, repr=False)  # see pod_rows
     family_of: dict[str, str] = field(default_factory=dict)  # runtime label -> family
     received_at: datetime | None = None
+    analysis: Analysis | None = field(default=None, repr=False)
+    # inputs of the node / RuntimeClass / finding rows, to reuse rows whose inputs did not change
+    reuse: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def pod_rows(self) -> dict[str, PodRow]:
+        """Pod rows by uid, built on first use (an incremental rebuild does not need it, and
+        copying 150,000 entries per view is what it would cost)."""
+        rows = self._pod_rows
+        if rows is None:
+            rows = self._pod_rows = {row.key: row for group in self.pod_groups for row in group.rows}
+        return rows
+
+    def pod_row(self, uid: str) -> PodRow | None:
+        """One pod's row without building pod_rows: found by its group and sort key."""
+        if self._pod_rows is not None:
+            return self._pod_rows.get(uid)
+        pod = self.snapshot.pods.get(uid)
+        if pod is None or self.analysis is None:
+            return self.pod_rows.get(uid)
+        label = self.analysis.resolve(pod).label
+        for group in self.pod_groups:
+            if group.label == label:
+                return _find_row(group.rows, f"{pod.namespace}\0{pod.name}\0{pod.uid}", pod.uid)
+        return None
 
     def findings_for(self, kind: str, name: str, namespace: str = "") -> list[FindingRow]:
         return [row for row in self.findings
                 if row.kind == kind and row.name == name and row.namespace == namespace]
 
 
-def build_pod_groups(snapshot: ClusterSnapshot, previous: dict[str, PodRow]) -> list[PodGroup]:
+_SORT_KEY = attrgetter("sort_key")
+
+
+def build_pod_groups(snapshot: ClusterSnapshot, previous: dict[str, PodRow],
+                     found: Analysis | None = None) -> list[PodGroup]:
+    """Every group's rows from scratch (reusing rows of unchanged pod records)."""
+    found = found if found is not None else analyze(snapshot)
     groups = []
-    for group in analysis.group_pods_by_runtime(snapshot):
-        label, family = group.label, group.family
+    members = found.members()
+    for label in found.group_order():
+        runtime = found.runtimes[label]
+        family = runtime.family
         rows = []
-        for pod in group.pods:
-            row = previous.get(pod.uid)
+        get = previous.get
+        for uid, pod in members[label].items():
+            row = get(uid)
             if row is None or row.pod is not pod or row.runtime != label:
                 row = PodRow(pod, label, family)
             rows.append(row)
-        rows.sort(key=attrgetter("sort_key"))
-        detail = group.detail if group.source not in ("default", "legacy-annotation") else ""
-        groups.append(PodGroup(label, group.handler, family, rows, detail))
+        rows.sort(key=_SORT_KEY)
+        groups.append(_group(found, label, rows))
     return groups
 
 
-def node_row(node: Node, snapshot: ClusterSnapshot, pods: dict[str, int], warned: bool) -> NodeRow:
-    handlers = analysis.node_handlers(node, snapshot)
+def _group(found: Analysis, label: str, rows: list[PodRow]) -> PodGroup:
+    runtime = found.runtimes[label]
+    detail = ""
+    if runtime.source not in ("default", "legacy-annotation"):
+        detail = group_detail(runtime, found.group_classes.get(label, ()))
+    return PodGroup(label, runtime.handler, runtime.family, rows, detail)
+
+
+def _find_row(rows: list[PodRow], sort_key: str, uid: str) -> PodRow | None:
+    index = bisect_left(rows, sort_key, key=_SORT_KEY)
+    while index < len(rows) and rows[index].sort_key == sort_key:
+        if rows[index].key == uid:
+            return rows[index]
+        index += 1
+    return None
+
+
+def _remove_row(rows: list[PodRow], sort_key: str, uid: str) -> bool:
+    index = bisect_left(rows, sort_key, key=_SORT_KEY)
+    while index < len(rows) and rows[index].sort_key == sort_key:
+        if rows[index].key == uid:
+            del rows[index]
+            return True
+        index += 1
+    return False
+
+
+def update_pod_groups(found: Analysis, previous: ClusterView) -> list[PodGroup]:
+    """The previous view's groups with the analysis's pod changes applied: the old row of a
+    changed pod is found by its group and sort key (no index of every row is kept)."""
+    old_groups = {group.label: group for group in previous.pod_groups}
+    touched: dict[str, list[PodRow]] = {}
+
+    def rows_of(label: str) -> list[PodRow]:
+        rows = touched.get(label)
+        if rows is None:
+            old = old_groups.get(label)
+            rows = touched[label] = list(old.rows) if old is not None else []
+        return rows
+
+    resolve = found.resolve  # the same RuntimeClasses as the base: old pods resolve alike
+    for uid, old, new in found.pod_changes:
+        if old is not None:
+            _remove_row(rows_of(resolve(old).label), f"{old.namespace}\0{old.name}\0{old.uid}", old.uid)
+        if new is not None:
+            runtime = resolve(new)
+            insort(rows_of(runtime.label), PodRow(new, runtime.label, runtime.family), key=_SORT_KEY)
+    groups = []
+    for label in found.group_order():
+        rows = touched.get(label)
+        old = old_groups.get(label)
+        if rows is None and old is not None and label not in found.touched_groups:
+            group = old
+        else:
+            group = _group(found, label, rows if rows is not None else list(old.rows) if old else [])
+        groups.append(group)
+    return groups
+
+
+def node_row(node: Node, snapshot: ClusterSnapshot, pods: dict[str, int], warned: bool,
+             handlers: NodeHandlers | None = None) -> NodeRow:
+    handlers = handlers if handlers is not None else analysis.node_handlers(node, snapshot)
     handler_text = ",".join(handlers.names) or "default only"
     if handlers.inferred:
         handler_text += f" {INFERRED_MARK}"
@@ -174,8 +288,9 @@ def overhead_text(rc: RuntimeClass) -> str:
     return f"{cpu(rc.overhead_cpu_millis)}/{memory(rc.overhead_memory_bytes)}"
 
 
-def runtime_class_row(rc: RuntimeClass, snapshot: ClusterSnapshot, pods: int, warned: bool) -> RuntimeClassRow:
-    fits = analysis.runtime_class_nodes(rc, snapshot)
+def runtime_class_row(rc: RuntimeClass, snapshot: ClusterSnapshot, pods: int, warned: bool,
+                      fits: list | None = None) -> RuntimeClassRow:
+    fits = fits if fits is not None else analysis.runtime_class_nodes(rc, snapshot)
     able = sum(1 for fit in fits if fit.can_run)
     inferred = any(fit.inferred for fit in fits if fit.can_run)
     return RuntimeClassRow(
@@ -185,10 +300,11 @@ def runtime_class_row(rc: RuntimeClass, snapshot: ClusterSnapshot, pods: int, wa
         warning=WARNING_GLYPH if warned else "", haystack=f"\0{rc.name}\0{rc.handler}".lower())
 
 
-def finding_rows(snapshot: ClusterSnapshot) -> list[FindingRow]:
+def finding_rows(snapshot: ClusterSnapshot, findings: list | None = None) -> list[FindingRow]:
     rows = []
     order = {"error": 0, "warning": 1, "info": 2}
-    for index, finding in enumerate(analysis.find_findings(snapshot)):
+    findings = findings if findings is not None else analysis.find_findings(snapshot)
+    for index, finding in enumerate(findings):
         namespace = finding.namespace or ""
         target = f"{namespace}/{finding.name}" if namespace else finding.name
         rows.append(FindingRow(
@@ -202,18 +318,104 @@ def finding_rows(snapshot: ClusterSnapshot) -> list[FindingRow]:
 
 def build_view(snapshot: ClusterSnapshot, state: WatchState, previous: ClusterView | None = None,
                received_at: datetime | None = None) -> ClusterView:
-    groups = build_pod_groups(snapshot, previous.pod_rows if previous is not None else {})
-    view = ClusterView(snapshot, state, pod_groups=groups, received_at=received_at)
-    view.findings = finding_rows(snapshot)
+    found = analyze(snapshot, base=previous.analysis if previous is not None else None)
+    if previous is not None and previous.snapshot is snapshot and previous.analysis is found:
+        return ClusterView(snapshot, state, previous.pod_groups, previous.nodes, previous.runtime_classes,
+                           previous.findings, previous.namespaces, previous.runtime_counts,
+                           previous.pods_on_node, previous._pod_rows, previous.family_of, received_at,
+                           found, previous.reuse)
+    incremental = (previous is not None and found.pod_changes is not None and previous.analysis is not None
+                   and found.base_pods is previous.snapshot.pods)
+    if incremental:
+        groups = update_pod_groups(found, previous)
+    else:
+        groups = build_pod_groups(snapshot, previous.pod_rows if previous is not None else {}, found)
+    view = ClusterView(snapshot, state, pod_groups=groups, received_at=received_at, analysis=found)
+    old = previous.reuse if previous is not None else {}
+    reuse = view.reuse
+
+    findings = found.findings()
+    if old.get("findings") is findings:
+        view.findings = previous.findings
+    else:
+        view.findings = finding_rows(snapshot, findings)
+    reuse["findings"] = findings
     warned = {(row.kind, row.name) for row in view.findings if not row.namespace}
-    view.pods_on_node = analysis.pods_per_runtime_on_node(snapshot)
+
+    view.pods_on_node = found.per_node
     view.runtime_counts = {group.label: len(group.rows) for group in groups}
     view.family_of = {group.label: group.family for group in groups}
-    view.pod_rows = {row.key: row for group in groups for row in group.rows}
-    view.namespaces = dict(sorted(Counter(pod.namespace for pod in snapshot.pods.values()).items()))
-    rc_pods = Counter(pod.runtime_class_name for pod in snapshot.pods.values() if pod.runtime_class_name)
-    view.nodes = [node_row(node, snapshot, view.pods_on_node.get(node.name, {}), ("Node", node.name) in warned)
-                  for node in sorted(snapshot.nodes.values(), key=attrgetter("name"))]
-    view.runtime_classes = [runtime_class_row(rc, snapshot, rc_pods.get(rc.name, 0), ("RuntimeClass", rc.name) in warned)
-                            for rc in sorted(snapshot.runtime_classes.values(), key=attrgetter("name"))]
+    view.namespaces = dict(sorted(found.namespaces.items()))
+
+    # node rows: reused while the node record, its pod counts, its handlers and its warning
+    # are the same objects as for the previous view
+    old_nodes = old.get("nodes", {})
+    static = found.static
+    no_counts: dict[str, int] = {}
+    if (incremental and found.static is previous.analysis.static and old.get("warned") == warned
+            and found._handlers is previous.analysis._handlers and old_nodes):
+        rows, node_inputs = previous.nodes, old_nodes
+        for name in found.pod_changes_nodes():
+            position = static.index.get(name)
+            known = old_nodes.get(name)
+            counts = found.per_node.get(name, no_counts)
+            if position is None or known is None or known[1] is counts or known[1] == counts:
+                continue
+            if rows is previous.nodes:
+                rows, node_inputs = list(rows), dict(old_nodes)
+            node = static.sorted_nodes[position]
+            row = node_row(node, snapshot, counts, known[3], known[2])
+            node_inputs[name] = (node, counts, known[2], known[3], row)
+            rows[position] = row
+        view.nodes = rows
+        reuse["nodes"], reuse["warned"] = node_inputs, warned
+    else:
+        _node_rows(view, found, previous, old_nodes, warned)
+        reuse["warned"] = warned
+    _class_rows(view, found, old, warned)
     return view
+
+
+def _node_rows(view: ClusterView, found: Analysis, previous: ClusterView | None, old_nodes: dict,
+               warned: set) -> None:
+    snapshot, static = view.snapshot, found.static
+    node_inputs: dict[str, tuple] = {}
+    rows = []
+    no_counts: dict[str, int] = {}
+    for node in static.sorted_nodes:
+        counts = found.per_node.get(node.name, no_counts)
+        handlers = found.node_handlers(node)
+        flag = ("Node", node.name) in warned
+        known = old_nodes.get(node.name)
+        if (known is not None and known[0] is node and known[2] is handlers and known[3] == flag
+                and (known[1] is counts or known[1] == counts)):
+            row = known[4]
+        else:
+            row = node_row(node, snapshot, counts, flag, handlers)
+        node_inputs[node.name] = (node, counts, handlers, flag, row)
+        rows.append(row)
+    if previous is not None and len(rows) == len(previous.nodes) and all(
+            a is b for a, b in zip(rows, previous.nodes)):
+        rows = previous.nodes  # the same list: the table need not change
+    view.nodes = rows
+    view.reuse["nodes"] = node_inputs
+
+
+def _class_rows(view: ClusterView, found: Analysis, old: dict, warned: set) -> None:
+    snapshot, static, reuse = view.snapshot, found.static, view.reuse
+    old_classes = old.get("classes", {})
+    class_inputs: dict[str, tuple] = {}
+    rc_rows = []
+    for rc in static.sorted_classes:
+        fits = found.runtime_class_nodes(rc)
+        pods = found.rc_pods.get(rc.name, 0)
+        flag = ("RuntimeClass", rc.name) in warned
+        known = old_classes.get(rc.name)
+        if known is not None and known[0] is rc and known[1] is fits and known[2] == pods and known[3] == flag:
+            row = known[4]
+        else:
+            row = runtime_class_row(rc, snapshot, pods, flag, fits)
+        class_inputs[rc.name] = (rc, fits, pods, flag, row)
+        rc_rows.append(row)
+    view.runtime_classes = rc_rows
+    reuse["classes"] = class_inputs

@@ -4,8 +4,9 @@ A 150,000-pod snapshot is hundreds of thousands of acyclic records: letting the 
 rescan them on every full collection costs hundreds of milliseconds per keystroke. Freezing
 them (gc.freeze) avoids that, but anything frozen is never collected, so a cycle that becomes
 garbage after it was frozen (an exception's traceback, say) would leak for good. So: below
-the threshold nothing is frozen; above it, young cycles are collected before each freeze and
-the whole heap is unfrozen and collected once per interval.
+the threshold nothing is frozen; above it, everything not yet frozen is collected before each
+freeze (cheap: the big heap is already frozen), and the whole heap is unfrozen and collected
+once per interval, for cycles that became garbage after they were frozen.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import gc
 import time
 
 FREEZE_FROM_PODS = 20_000
-FULL_COLLECT_EVERY_S = 120.0
+FULL_COLLECT_EVERY_S = 600.0
 
 
 class HeapPolicy:
@@ -38,6 +39,6 @@ class HeapPolicy:
             self.last_full = now
             self.full_collections += 1
         else:
-            gc.collect(1)  # young cycles only: cheap, and they are the usual garbage
+            gc.collect()  # only what is not frozen yet: what changed since the last view
         gc.freeze()
         self.frozen = True
