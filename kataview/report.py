@@ -13,6 +13,7 @@ resource RBAC does not let kataview read counts as a warning: the findings may b
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 import sys
@@ -133,11 +134,24 @@ def build_report(snapshot: ClusterSnapshot, info: SourceInfo) -> dict[str, Any]:
 
 
 def run_report(settings: Settings, *, as_json: bool, fail_on: str | None = None) -> int:
-    from kataview.kube.errors import KubeConfigError, KubeError
-    from kataview.live import gather_once
     from kataview.logsetup import setup_logging
 
     setup_logging(interactive=False)
+    # One shot over a heap that only grows: the cyclic collector would rescan every record
+    # many times (about a fifth of the CPU at 50,000 pods); refcounting still frees the rest.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return report_and_exit_code(settings, as_json, fail_on)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def report_and_exit_code(settings: Settings, as_json: bool, fail_on: str | None) -> int:
+    from kataview.kube.errors import KubeConfigError, KubeError
+    from kataview.live import gather_once
+
     try:
         info, snapshot = asyncio.run(gather_once(settings))
     except KubeConfigError as error:
