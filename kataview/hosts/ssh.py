@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import getpass
 import os
 import socket
 from collections.abc import Mapping, Sequence
@@ -67,6 +68,17 @@ class SSHOptions:
 
     def known_hosts_path(self) -> str:
         return os.path.expanduser(self.known_hosts or default_known_hosts())
+
+
+def ssh_config_names_host(config_files: Sequence[str], name: str) -> bool:
+    """Whether the OpenSSH config gives `name` a HostName (so connecting by name works)."""
+    try:
+        config = asyncssh.config.SSHClientConfig.load(
+            None, list(config_files), False, False, False, getpass.getuser(), "", name, 22)
+    except (OSError, asyncssh.Error, ValueError):
+        return False
+    hostname = config.get("Hostname")
+    return bool(hostname) and hostname != name
 
 
 class NodeConnection:
@@ -165,8 +177,15 @@ class SSHPool:
         self._locks: dict[str, asyncio.Lock] = {}
 
     def address_of(self, node: Node) -> str:
-        """The override from the config file, else InternalIP, then Hostname, else the name."""
-        return self.options.node_addresses.get(node.name) or node.address() or node.name
+        """The override from kataview's config file; else the node's name when the OpenSSH
+        config has a `Host` block for it with a HostName (operators write `Host k8s-worker-*`,
+        not IP addresses); else InternalIP, then Hostname, else the name."""
+        override = self.options.node_addresses.get(node.name)
+        if override:
+            return override
+        if self.options.config_files and ssh_config_names_host(self.options.config_files, node.name):
+            return node.name
+        return node.address() or node.name
 
     async def connection(self, node: Node) -> NodeConnection:
         lock = self._locks.setdefault(node.name, asyncio.Lock())
