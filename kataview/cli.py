@@ -13,6 +13,7 @@ import sys
 from typing import Sequence
 
 from kataview import __version__
+from kataview.kube.errors import KubeConfigError
 from kataview.settings import Settings, SettingsError, load_config_file, remembered_theme, settings_from_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -195,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
     try:
         return dispatch(args)
-    except SettingsError as error:
+    except (SettingsError, KubeConfigError) as error:
         print(f"kataview: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -63,3 +63,14 @@ def test_a_closed_pipe_is_not_a_traceback(tmp_path):
         _, stderr = producer.communicate(timeout=60)
     assert producer.returncode == 1
     assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr, stderr.decode()
+
+
+def test_dashboard_with_a_bad_kubeconfig_is_one_line_exit_2(tmp_path):
+    """Before any screen is drawn: a missing file, or an unknown context, exits 2 with one line."""
+    missing = tmp_path / "nope.yaml"
+    for args in (("--kubeconfig", str(missing)), ("setup", "--kubeconfig", str(missing))):
+        result = subprocess.run([*KATAVIEW, *args], capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+        assert result.returncode == 2, (args, result.stderr)
+        assert str(missing) in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
