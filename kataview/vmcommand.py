@@ -22,7 +22,7 @@ from kataview.hosts.errors import NodeError, UnknownHostKey
 from kataview.hosts.ssh import SSHOptions, SSHPool
 from kataview.hosts.vmfacts import VMDetailGatherer
 from kataview.model.records import ClusterSnapshot, Pod
-from kataview.model.vm import VMDetail, vm_detail_json
+from kataview.model.vm import VMDetail, uptime_text, vm_detail_json
 from kataview.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -68,7 +68,7 @@ async def gather(settings: Settings, target: str, options: SSHOptions | None = N
 
 
 def run_vm(settings: Settings, target: str, as_json: bool) -> int:
-    from kataview.kube.errors import KubeError
+    from kataview.kube.errors import KubeConfigError, KubeError
 
     try:
         detail = asyncio.run(gather(settings, target))
@@ -77,7 +77,7 @@ def run_vm(settings: Settings, target: str, as_json: bool) -> int:
         return error.exit_code
     except KubeError as error:
         print(f"kataview vm: {error}", file=sys.stderr)
-        return error.exit_code
+        return EXIT_USAGE if isinstance(error, KubeConfigError) else EXIT_FAILED
     except NodeError as error:
         print(f"kataview vm: {error}", file=sys.stderr)
         if isinstance(error, UnknownHostKey):
@@ -111,7 +111,7 @@ def detail_lines(detail: VMDetail) -> list[tuple[str, Any]]:
         ("Hypervisor", f"{detail.kind or '-'}  {detail.binary or ''}"),
         ("PID", f"{detail.pid}  shim {detail.shim_pid or '-'}  virtiofsd "
                 f"{', '.join(map(str, detail.virtiofsd_pids)) or '-'}"),
-        ("Uptime", "-" if detail.uptime_seconds is None else f"{detail.uptime_seconds}s"),
+        ("Uptime", "-" if detail.uptime_seconds is None else uptime_text(detail.uptime_seconds)),
         ("vCPUs", vcpus), ("Memory", memory),
         ("Kernel", detail.kernel or "-"),
         ("Rootfs", detail.image or detail.initrd or "-"),

@@ -74,3 +74,10 @@ def test_dashboard_with_a_bad_kubeconfig_is_one_line_exit_2(tmp_path):
         assert result.returncode == 2, (args, result.stderr)
         assert str(missing) in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_vm_with_a_bad_kubeconfig_is_one_line_exit_2(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    result = run("vm", "default/web-0", "--kubeconfig", str(missing))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"kataview vm: kubeconfig {missing}: file not found"

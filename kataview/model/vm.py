@@ -125,3 +125,17 @@ def vm_detail_json(detail: VMDetail) -> dict[str, Any]:
     data["host_rss_mib"] = detail.host_rss_mib
     data["apiVersion"] = "kataview.vm/v1"
     return data
+
+
+def uptime_text(seconds: int | None) -> str:
+    """A VM's uptime for people: "45s", "12m 3s", "7h 5m", "1d 2h"; "?" when unknown."""
+    if seconds is None:
+        return "?"
+    days, rest = divmod(int(seconds), 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"

@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from kataview.hosts import errors
-from kataview.model.vm import VMDetail, VMSummary
+from kataview.model.vm import VMDetail, VMSummary, uptime_text
 from kataview.ui.formatting import clock
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -95,17 +95,7 @@ def _num(value: float | int | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def duration(seconds: int | None) -> str:
-    if seconds is None:
-        return "?"
-    days, rest = divmod(int(seconds), 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+duration = uptime_text
 
 
 def _from(detail: VMDetail, *names: str) -> Content:
