@@ -152,15 +152,28 @@ async def drive_load(app, probe: Probe, rate: float, seconds: float, window: flo
     control_out.flush()
     reader = loop.run_in_executor(None, read_server)
     started, cpu0 = time.time(), cpu_seconds()
-    windows = []
+    windows, trace = [], []
     next_cut, w_cpu = started + window, cpu0
+    # UI stall: how late this loop's 50 ms sleep wakes up (the event loop was busy that long)
+    heap = getattr(app, "heap", None)
+    w_stall = t_stall = 0.0
+    next_trace = started + 5.0
     while not reader.done() and time.time() < started + seconds + 60:
+        before = time.perf_counter()
         await asyncio.sleep(0.05)
+        late = time.perf_counter() - before - 0.05
+        w_stall, t_stall = max(w_stall, late), max(t_stall, late)
+        if time.time() >= next_trace:
+            trace.append({"t": round(next_trace - started, 1), "rss_mib": round(rss_mib(), 1),
+                          "stall_max_ms": round(t_stall * 1000, 1),
+                          "full_collections": getattr(heap, "full_collections", None)})
+            t_stall, next_trace = 0.0, next_trace + 5.0
         if time.time() >= next_cut:
             now_cpu = cpu_seconds()
             windows.append({"t": round(next_cut - started, 1), "rss_mib": round(rss_mib(), 1),
-                            "cpu_share": round((now_cpu - w_cpu) / window, 3)})
-            w_cpu, next_cut = now_cpu, next_cut + window
+                            "cpu_share": round((now_cpu - w_cpu) / window, 3),
+                            "stall_max_ms": round(w_stall * 1000, 1)})
+            w_cpu, next_cut, w_stall = now_cpu, next_cut + window, 0.0
     await reader
     await asyncio.sleep(3)  # let the last probes reach the screen
     lags = sorted((sent[seq] - started, probe.seen[seq] - sent[seq])
@@ -178,7 +191,9 @@ async def drive_load(app, probe: Probe, rate: float, seconds: float, window: flo
             "lag_p95_ms": round(pct(all_lags, 0.95) * 1000, 1) if all_lags else None,
             "lag_max_ms": round(max(all_lags) * 1000, 1) if all_lags else None,
             "cpu_share": round((cpu_seconds() - cpu0) / max(1e-9, time.time() - started), 3),
-            "windows": windows}
+            "stall_max_ms": max((w["stall_max_ms"] for w in trace), default=None),
+            "full_collections": getattr(heap, "full_collections", None),
+            "windows": windows, "trace": trace}
 
 
 async def run(args: argparse.Namespace) -> dict:

@@ -76,3 +76,22 @@ async def test_replaced_snapshots_are_freed_while_the_heap_is_frozen():
             assert len(live) <= _MEMO_SIZE + 1, f"{len(live)} snapshots alive"
     finally:
         gc.unfreeze()
+
+
+def test_idle_ticks_collect_the_whole_heap_and_typing_postpones_it(monkeypatch):
+    from kataview.ui import heap
+
+    policy = HeapPolicy(threshold=0, interval=3600)
+    try:
+        policy.after_view(10)
+        assert policy.frozen and policy.full_collections == 0
+        policy.last_full -= heap.IDLE_COLLECT_EVERY_S + 1
+        policy.on_tick(seconds_since_key=0.5)  # someone is typing: wait
+        assert policy.full_collections == 0
+        policy.on_tick(seconds_since_key=heap.IDLE_S + 1)
+        assert policy.full_collections == 1 and policy.frozen
+        policy.last_full -= heap.FORCE_S + 1
+        policy.on_tick(seconds_since_key=0.0)  # never idle: forced at the latest
+        assert policy.full_collections == 2
+    finally:
+        gc.unfreeze()

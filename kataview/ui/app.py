@@ -9,6 +9,7 @@ import time
 from collections import deque
 from datetime import datetime
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.filter import Monochrome
@@ -51,6 +52,7 @@ class KataviewApp(App):
         self.log_entries: deque[tuple[datetime, str, str]] = deque(maxlen=LOG_LENGTH)
         self._pending: tuple[ClusterSnapshot, WatchState] | None = None
         self.heap = HeapPolicy()
+        self._last_key = time.monotonic()
         self._built: list[ClusterView] = []  # the build worker's result, see _start_build
         self._building = False
         self._build_timer = None
@@ -81,6 +83,12 @@ class KataviewApp(App):
         self.record("info", f"connecting to {self.source.info.server} (context {self.source.info.context})")
         self.run_worker(self._run_source(), name="source", group="source", description="run the source",
                         exit_on_error=False)
+        self.set_interval(5.0, lambda: self.heap.on_tick(time.monotonic() - self._last_key))
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._last_key = time.monotonic()  # the heap policy collects while nobody types
+        await super().on_event(event)
 
     def get_default_screen(self):
         from kataview.ui.screens.main import MainScreen
@@ -136,7 +144,10 @@ class KataviewApp(App):
         def work() -> None:
             inputs = list(job)
             job.clear()
-            self._built.append(build_view(*inputs))
+            try:
+                self._built.append(build_view(*inputs))
+            finally:
+                inputs = None  # an error's traceback keeps this frame: not the snapshot too
 
         # An explicit description: Textual would otherwise repr() the work.
         self.run_worker(work, thread=True, name="build-view", group="view",

@@ -16,6 +16,11 @@ import time
 
 FREEZE_FROM_PODS = 20_000
 FULL_COLLECT_EVERY_S = 600.0
+# A full collection of a 150,000-pod heap stalls the loop for seconds: do it while the
+# operator is not typing (IDLE_S without a key), sooner when idle, at the latest FORCE_S.
+IDLE_S = 5.0
+IDLE_COLLECT_EVERY_S = 180.0
+FORCE_S = 1_800.0
 
 
 class HeapPolicy:
@@ -34,11 +39,26 @@ class HeapPolicy:
             return
         now = time.monotonic()
         if now - self.last_full >= self.interval:
-            gc.unfreeze()
-            gc.collect()
-            self.last_full = now
-            self.full_collections += 1
+            self.full_collection(now)
         else:
             gc.collect()  # only what is not frozen yet: what changed since the last view
         gc.freeze()
         self.frozen = True
+
+    def full_collection(self, now: float) -> None:
+        # Textual's rendering leaves self-referencing strips behind (Strip._divide_cache can
+        # hold [self]); frozen while on screen, they are only freed here.
+        gc.unfreeze()
+        gc.collect()
+        self.last_full = now
+        self.full_collections += 1
+
+    def on_tick(self, seconds_since_key: float) -> None:
+        """Call every few seconds: collects the whole heap while the operator is idle."""
+        if not self.frozen:
+            return
+        now = time.monotonic()
+        due = now - self.last_full
+        if (seconds_since_key >= IDLE_S and due >= IDLE_COLLECT_EVERY_S) or due >= FORCE_S:
+            self.full_collection(now)
+            gc.freeze()
