@@ -75,6 +75,19 @@ def fit(text: str, width: int, right: bool = False) -> str:
     return text.rjust(width) if right else text.ljust(width)
 
 
+class RowMessage(Message):
+    """A message about one row of a VirtualTable."""
+
+    def __init__(self, table: VirtualTable, row: Any) -> None:
+        super().__init__()
+        self.table = table
+        self.row = row
+
+    @property
+    def control(self) -> VirtualTable:
+        return self.table
+
+
 class VirtualTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {
         "virtual-table--header", "virtual-table--cursor", "virtual-table--section",
@@ -92,27 +105,11 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("enter", "open", "Open", id="open"),
     ]
 
-    class RowOpened(Message):
+    class RowOpened(RowMessage):
         """Enter (or a double click) on a row."""
 
-        def __init__(self, table: VirtualTable, row: Any) -> None:
-            super().__init__()
-            self.table = table
-            self.row = row
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    class CursorMoved(Message):
-        def __init__(self, table: VirtualTable, row: Any) -> None:
-            super().__init__()
-            self.table = table
-            self.row = row
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
+    class CursorMoved(RowMessage):
+        """The cursor moved to another row."""
 
     def __init__(self, columns: Sequence[Column], *, empty_text: str = "nothing to show",
                  namespaced: bool = False, id: str | None = None, classes: str | None = None) -> None:
