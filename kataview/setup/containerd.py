@@ -51,8 +51,23 @@ class Conflict:
         return f"{self.key}: {have} -> {self.wanted!r}"
 
 
+class PlanVerdict:
+    """What a plan means for the command: shared by the containerd and CRI-O plans, which
+    have `text`, `new_text` and `conflicts`."""
+
+    __slots__ = ()
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text != self.text
+
+    @property
+    def needs_force(self) -> bool:
+        return bool(self.conflicts) and not self.changed
+
+
 @dataclass(frozen=True, slots=True)
-class PatchPlan:
+class PatchPlan(PlanVerdict):
     text: str
     new_text: str
     diff: str
@@ -64,13 +79,6 @@ class PatchPlan:
     warnings: tuple[Finding, ...]
     info: ConfigInfo
 
-    @property
-    def changed(self) -> bool:
-        return self.new_text != self.text
-
-    @property
-    def needs_force(self) -> bool:
-        return bool(self.conflicts) and not self.changed
 
 
 def desired_settings(runtime_type: str = DEFAULT_RUNTIME_TYPE, kata_config: str | None = None) -> dict[str, Any]:

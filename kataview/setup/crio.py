@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from kataview.setup.containerd import Conflict, unified_diff
+from kataview.setup.containerd import Conflict, PlanVerdict, unified_diff
 from kataview.setup.containerd_schema import Finding, handler_name_problem
 from kataview.setup.toml_edit import ConfigError, parse_toml, render_header, render_value, scan_layout
 
@@ -129,7 +129,7 @@ def dropin_name(handler: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class CrioPlan:
+class CrioPlan(PlanVerdict):
     handler: str
     dropin: str  # file name inside the config dir
     text: str  # current content of our drop-in ("" when absent)
@@ -140,14 +140,6 @@ class CrioPlan:
     defined_in: tuple[str, ...]  # other files declaring the handler, in merge order
     effective: Mapping[str, Any]  # the handler's settings as CRI-O would merge them now
     warnings: tuple[Finding, ...] = ()
-
-    @property
-    def changed(self) -> bool:
-        return self.new_text != self.text
-
-    @property
-    def needs_force(self) -> bool:
-        return bool(self.conflicts) and not self.changed
 
 
 def _conflicts(have: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[Conflict]:
