@@ -166,7 +166,8 @@ async def drive_load(app, probe: Probe, rate: float, seconds: float, window: flo
         if time.time() >= next_trace:
             trace.append({"t": round(next_trace - started, 1), "rss_mib": round(rss_mib(), 1),
                           "stall_max_ms": round(t_stall * 1000, 1),
-                          "full_collections": getattr(heap, "full_collections", None)})
+                          "full_collections": getattr(heap, "full_collections", None),
+                          "refreezes": getattr(heap, "refreezes", None)})
             t_stall, next_trace = 0.0, next_trace + 5.0
         if time.time() >= next_cut:
             now_cpu = cpu_seconds()
@@ -191,8 +192,8 @@ async def drive_load(app, probe: Probe, rate: float, seconds: float, window: flo
             "lag_p95_ms": round(pct(all_lags, 0.95) * 1000, 1) if all_lags else None,
             "lag_max_ms": round(max(all_lags) * 1000, 1) if all_lags else None,
             "cpu_share": round((cpu_seconds() - cpu0) / max(1e-9, time.time() - started), 3),
-            "stall_max_ms": max((w["stall_max_ms"] for w in trace), default=None),
             "full_collections": getattr(heap, "full_collections", None),
+            "refreezes": getattr(heap, "refreezes", None),
             "windows": windows, "trace": trace}
 
 

@@ -22,28 +22,81 @@ def test_small_heaps_are_never_frozen():
     assert not policy.frozen and gc.get_freeze_count() == 0
 
 
-def test_a_cycle_frozen_by_mistake_is_collected_at_the_next_full_collection():
-    policy = HeapPolicy(threshold=100, interval=3600)
+def test_cycles_made_after_the_freeze_are_collected_as_usual():
+    """The leak this policy exists to avoid: views after the first must not freeze again, or
+    every cycle on screen at that moment (Textual's strips) dies frozen."""
+    policy = HeapPolicy(threshold=100)
+    policy.start()
     try:
-        alive = Node()
-        alive.self = alive
-        leaked = make_cycle()
-        gc.disable()
-        policy.after_view(1000)  # young collection runs first: the unreferenced cycle goes now
-        assert leaked() is None
+        policy.after_view(1000)
+        assert policy.frozen and gc.get_freeze_count() > 0
+        frozen = gc.get_freeze_count()
         holder = [Node()]
         holder[0].self = holder[0]
         ref = weakref.ref(holder[0])
-        policy.after_view(1000)  # still referenced: survives, and gets frozen
-        assert policy.frozen and gc.get_freeze_count() > 0
+        policy.after_view(1000)  # a later view: no freeze unless the collector asked
+        assert gc.get_freeze_count() == frozen and policy.refreezes == 0
+        holder.clear()
+        gc.collect(1)  # not even a full collection is needed
+        assert ref() is None
+    finally:
+        policy.stop()
+        gc.unfreeze()
+
+
+def test_a_slow_full_collection_makes_the_next_view_freeze_again():
+    policy = HeapPolicy(threshold=100, slow_full_s=0.0, min_refreeze_s=0.0)
+    policy.start()
+    try:
+        policy.after_view(1000)
+        assert not policy.refreeze_due
+        gc.collect()  # the collector's own full collection, slower than 0 s
+        assert policy.refreeze_due
+        before = gc.get_freeze_count()
+        keep = [Node() for _ in range(100)]
+        policy.after_view(1000)
+        assert policy.refreezes == 1 and not policy.refreeze_due
+        assert gc.get_freeze_count() >= before + len(keep)
+    finally:
+        policy.stop()
+        gc.unfreeze()
+
+
+def test_refreezes_are_rate_limited_and_the_callback_goes_with_stop():
+    policy = HeapPolicy(threshold=100, slow_full_s=0.0, min_refreeze_s=3600)
+    policy.start()
+    try:
+        policy.after_view(1000)
+        gc.collect()
+        policy.after_view(1000)
+        assert policy.refreeze_due and policy.refreezes == 0  # too soon after the last freeze
+    finally:
+        policy.stop()
+        gc.unfreeze()
+    assert policy._on_collection not in gc.callbacks
+
+
+def test_a_cycle_frozen_by_mistake_is_collected_by_the_idle_full_collection(monkeypatch):
+    from kataview.ui import heap
+
+    policy = HeapPolicy(threshold=100)
+    try:
+        holder = [Node()]
+        holder[0].self = holder[0]
+        ref = weakref.ref(holder[0])
+        policy.after_view(1000)  # alive: frozen with the heap
         holder.clear()  # becomes garbage while frozen
         gc.collect()
         assert ref() is not None, "frozen garbage is not collected by a plain collection"
-        policy.interval = 0
-        policy.after_view(1000)  # the periodic full collection unfreezes first
-        assert ref() is None and policy.full_collections == 1
+        policy.last_full -= heap.IDLE_COLLECT_EVERY_S + 1
+        policy.on_tick(seconds_since_key=0.5)  # someone is typing: wait
+        assert ref() is not None and policy.full_collections == 0
+        policy.on_tick(seconds_since_key=heap.IDLE_S + 1)
+        assert ref() is None and policy.full_collections == 1 and policy.frozen
+        policy.last_full -= heap.IDLE_COLLECT_EVERY_S + 1
+        policy.on_tick(seconds_since_key=heap.IDLE_S + 1)  # nothing frozen since: nothing to do
+        assert policy.full_collections == 1
     finally:
-        gc.enable()
         gc.unfreeze()
 
 
@@ -62,7 +115,7 @@ async def test_replaced_snapshots_are_freed_while_the_heap_is_frozen():
 
     source = classic_source()
     app = make_app(frozen_settings(), source)
-    app.heap = HeapPolicy(threshold=0, interval=3600)  # freeze after every view, as at 150k pods
+    app.heap = HeapPolicy(threshold=0, slow_full_s=0.0, min_refreeze_s=0.0)  # freeze often
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await started(pilot)
@@ -74,24 +127,5 @@ async def test_replaced_snapshots_are_freed_while_the_heap_is_frozen():
             # the model memoises the analyses of the last few snapshots (one is on screen), and
             # a message may still hold one; the 6 pushes must not all stay alive
             assert len(live) <= _MEMO_SIZE + 1, f"{len(live)} snapshots alive"
-    finally:
-        gc.unfreeze()
-
-
-def test_idle_ticks_collect_the_whole_heap_and_typing_postpones_it(monkeypatch):
-    from kataview.ui import heap
-
-    policy = HeapPolicy(threshold=0, interval=3600)
-    try:
-        policy.after_view(10)
-        assert policy.frozen and policy.full_collections == 0
-        policy.last_full -= heap.IDLE_COLLECT_EVERY_S + 1
-        policy.on_tick(seconds_since_key=0.5)  # someone is typing: wait
-        assert policy.full_collections == 0
-        policy.on_tick(seconds_since_key=heap.IDLE_S + 1)
-        assert policy.full_collections == 1 and policy.frozen
-        policy.last_full -= heap.FORCE_S + 1
-        policy.on_tick(seconds_since_key=0.0)  # never idle: forced at the latest
-        assert policy.full_collections == 2
     finally:
         gc.unfreeze()
