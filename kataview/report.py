@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import re
 import sys
 from datetime import datetime, timezone
 from typing import Any
+
+import msgspec
 
 from kataview.model.analysis import (
     group_pods_by_runtime,
@@ -133,6 +134,22 @@ def build_report(snapshot: ClusterSnapshot, info: SourceInfo) -> dict[str, Any]:
     }
 
 
+def json_text(document: Any) -> str:
+    """Indented JSON, byte for byte what json.dumps(indent=2, ensure_ascii=False) writes plus
+    a newline, from msgspec's C encoder: the stdlib's indenting encoder is pure Python
+    (~0.3 s for a 150,000-pod report)."""
+    return msgspec.json.format(msgspec.json.encode(document), indent=2).decode() + "\n"
+
+
+def write_in_pieces(text: str, piece: int = 1 << 16) -> None:
+    """Write a large text to stdout in pieces: one big write into a pipe whose reader leaves
+    (`| head`) ends in a short write, and CPython then reports no error at all; a piece written
+    after the reader left raises BrokenPipeError, which the CLI turns into a quiet exit 1."""
+    for start in range(0, len(text), piece):
+        sys.stdout.write(text[start:start + piece])
+    sys.stdout.flush()
+
+
 def run_report(settings: Settings, *, as_json: bool, fail_on: str | None = None) -> int:
     from kataview.logsetup import setup_logging
 
@@ -144,6 +161,10 @@ def run_report(settings: Settings, *, as_json: bool, fail_on: str | None = None)
     try:
         return report_and_exit_code(settings, as_json, fail_on)
     finally:
+        # At exit the interpreter runs one last full collection over everything still
+        # tracked, gc.disable() or not: ~2.5 s at 150,000 pods, spent after the report is out.
+        # Frozen objects are skipped; the process is about to end anyway.
+        gc.freeze()
         if was_enabled:
             gc.enable()
 
@@ -162,8 +183,7 @@ def report_and_exit_code(settings: Settings, as_json: bool, fail_on: str | None)
         return 1
     report = build_report(snapshot, info)
     if as_json:
-        json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        write_in_pieces(json_text(report))
     else:
         from kataview.report_text import print_report
 
