@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -45,8 +46,9 @@ class TmuxSession:
 def tmux_demo(tmp_path):
     tmux = require_part("tmux")
     session = TmuxSession(tmux, f"kvdemo{os.getpid()}", tmp_path)
+    (tmp_path / "tmp").mkdir()
     env = (f"env -u COLUMNS -u LINES XDG_STATE_HOME={tmp_path}/state XDG_CONFIG_HOME={tmp_path}/config "
-           f"HOME={tmp_path} TERM=xterm-256color COLORTERM=truecolor")
+           f"HOME={tmp_path} TMPDIR={tmp_path}/tmp TERM=xterm-256color COLORTERM=truecolor")
     session.run("new-session", "-d", "-s", session.name, "-x", "160", "-y", "48",
                 f"{env} {KATAVIEW} --demo; sleep 5")
     try:
@@ -85,3 +87,39 @@ def test_demo_shows_runtimes_and_opens_a_pod(tmux_demo):
     while time.monotonic() < deadline and "kataview-demo" in tmux_demo.screen():
         time.sleep(0.2)
     assert "kataview-demo" not in tmux_demo.screen(), "q did not quit the app"
+
+
+def kataview_pid(session: TmuxSession) -> int:
+    """The pane runs `sh -c "env ... kataview --demo; sleep 5"`: kataview is the shell's child
+    (env execs it)."""
+    shell = int(session.run("display-message", "-p", "-t", session.name, "#{pane_pid}").strip())
+    children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def running(pid: int) -> bool:
+    """Not ended and not a zombie waiting for its parent (an orphan's parent here may be a
+    PID 1 that does not reap)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "terminal closed"])
+def test_a_signal_ends_the_demo_and_removes_its_temp_files(tmux_demo, tmp_path, how):
+    tmux_demo.wait_for("Pods by runtime (")
+    temp = tmp_path / "tmp"
+    assert any(entry.name.startswith("kataview-demo-") for entry in temp.iterdir())
+    pid = kataview_pid(tmux_demo)
+    if how == "SIGTERM":
+        os.kill(pid, signal.SIGTERM)
+    else:  # the tmux server goes away: the pane's processes get SIGHUP, as when a terminal closes
+        tmux_demo.run("kill-server")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and running(pid):
+        time.sleep(0.1)
+    assert not running(pid), f"kataview ({pid}) still runs after {how}"
+    left = [entry.name for entry in temp.iterdir()]
+    assert left == [], f"left behind in TMPDIR: {left}"

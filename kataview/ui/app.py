@@ -4,7 +4,12 @@ the palette. Screens own their handlers."""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
 import dataclasses
+import os
+import signal
 import time
 from collections import deque
 from datetime import datetime
@@ -58,6 +63,7 @@ class KataviewApp(App):
         self._build_timer = None
         self._last_build = 0.0
         self._failure: tuple[str, datetime] | None = None  # the source stopped: data stays stale
+        self._hangup: asyncio.Future | None = None
         self._remembered_theme = ""
         self.vm_details = None  # VMDetailGatherer over the app's one SSHPool, made on first use
         self.register_theme(kataview_theme())
@@ -83,6 +89,14 @@ class KataviewApp(App):
         self.record("info", f"connecting to {self.source.info.server} (context {self.source.info.context})")
         self.run_worker(self._run_source(), name="source", group="source", description="run the source",
                         exit_on_error=False)
+        self.heap.start()
+        if not self.is_headless:
+            # A plain `kill` (SIGTERM) ends the app as `q` does; a closed terminal (SIGHUP) too,
+            # without restoring a terminal that is gone. Either way the source's clean-up runs
+            # (the demo's temp dir and servers).
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGTERM, self.exit)
+            loop.add_signal_handler(signal.SIGHUP, self._terminal_closed)
         self.set_interval(5.0, lambda: self.heap.on_tick(time.monotonic() - self._last_key))
 
     async def on_event(self, event: events.Event) -> None:
@@ -104,6 +118,24 @@ class KataviewApp(App):
         self.theme = "textual-light" if self.current_theme.dark else DEFAULT_THEME
 
     # ---- snapshots -----------------------------------------------------------------------
+
+    def _terminal_closed(self) -> None:
+        self.record("info", "the terminal closed (SIGHUP): stopping")
+        self._hangup = asyncio.ensure_future(self._leave_without_terminal())
+
+    async def _leave_without_terminal(self) -> None:
+        # Textual's shutdown writes to the terminal to restore it, and with the terminal gone
+        # its writer thread can block for good (seen: textual 8.2.8, tmux kill-server). So the
+        # source is stopped here, and the process leaves without that shutdown.
+        for worker in [w for w in self.workers if w.group == "source"]:
+            worker.cancel()
+            with contextlib.suppress(Exception):
+                await worker.wait()
+        self.heap.stop()
+        # what a normal exit runs: the official client's atexit removes the temp files it
+        # wrote the kubeconfig's certificate data to; logging's flushes the log
+        atexit._run_exitfuncs()
+        os._exit(128 + signal.SIGHUP)
 
     async def _run_source(self) -> None:
         await self.source.run(self._publish)
@@ -217,6 +249,7 @@ class KataviewApp(App):
         return self.vm_details
 
     async def on_unmount(self) -> None:
+        self.heap.stop()
         pool = getattr(self.vm_details, "pool", None)
         if pool is not None:
             await pool.close()
