@@ -1,7 +1,7 @@
 """kataview at scale, side by side with kubectl: `make bench` (python bench/run.py).
 
     python bench/run.py [--sizes 1000,10000,50000,150000] [--quick] [--soak] [--no-kubectl]
-                        [--out bench/RESULTS.md]
+                        [--repeat 3] [--out bench/RESULTS.md]
 
 For each size the demo API double serves a generated cluster (realistic objects, real
 pagination, HTTPS, bearer token) in its own process (`python -m kataview.demo.serve`, the code
@@ -20,8 +20,9 @@ second for 30 s against bench/serve_burst.py (lag from event applied to view on 
 5 s window). --soak adds 10 minutes at 100 events a second (memory must stay flat).
 
 The server is warmed up with one unmeasured list first (it caches each object's JSON, as the
-real API server's watch cache does). The machine is shared: figures are single runs, wall time
-and CPU time are both given.
+real API server's watch cache does). The machine is shared: the report and the floor run
+--repeat times (3) alternately and the median of each is shown; the rest are single runs; wall
+time and CPU time are both given.
 """
 
 from __future__ import annotations
@@ -127,6 +128,10 @@ class Server:
                 self.proc.wait()
 
 
+def median_by(runs: list[dict], key) -> dict:
+    return dict(sorted(runs, key=key)[(len(runs) - 1) // 2])
+
+
 # -- one size --------------------------------------------------------------------------------
 
 
@@ -143,15 +148,24 @@ def measure_size(pods: int, workdir: Path, args: argparse.Namespace, ui_extra: b
         env = dict(os.environ)
         env.setdefault("XDG_STATE_HOME", str(workdir / "state"))
         env.setdefault("XDG_CONFIG_HOME", str(workdir / "config"))
-        log("  kataview report --json")
-        row["report"] = measured([KATAVIEW, "--kubeconfig", str(kubeconfig), "report", "--json"],
-                                 env=env)
-        log(f"    {row['report']['wall_s']:.2f} s, {row['report']['rss_mib']:.0f} MiB")
-        log("  floor: fetch without decoding, then decode alone")
-        floor = measured([PYTHON, str(BENCH / "floor.py"), str(kubeconfig)], stdout=subprocess.PIPE)
-        row["floor"] = {**json.loads(floor["stdout"].strip().splitlines()[-1]),
-                        "rss_mib": floor["rss_mib"]}
-        log(f"    fetch {row['floor']['fetch_s']:.2f} s + decode {row['floor']['decode_s']:.2f} s")
+        # The report and the floor alternate, args.repeat times each; the median run of each
+        # is kept (the machine is shared: one run can be off by a second either way).
+        reports, floors = [], []
+        for attempt in range(args.repeat):
+            log(f"  kataview report --json ({attempt + 1}/{args.repeat})")
+            reports.append(measured([KATAVIEW, "--kubeconfig", str(kubeconfig), "report", "--json"],
+                                    env=env))
+            log(f"    {reports[-1]['wall_s']:.2f} s, {reports[-1]['rss_mib']:.0f} MiB")
+            log("  floor: fetch without decoding, then decode alone")
+            floor = measured([PYTHON, str(BENCH / "floor.py"), str(kubeconfig)],
+                             stdout=subprocess.PIPE)
+            floors.append({**json.loads(floor["stdout"].strip().splitlines()[-1]),
+                           "rss_mib": floor["rss_mib"]})
+            log(f"    fetch {floors[-1]['fetch_s']:.2f} s + decode {floors[-1]['decode_s']:.2f} s")
+        row["report"] = median_by(reports, lambda run: run["wall_s"])
+        row["report"]["runs_wall_s"] = [round(run["wall_s"], 2) for run in reports]
+        row["floor"] = median_by(floors, lambda run: run["fetch_s"] + run["decode_s"])
+        row["floor"]["runs_s"] = [round(run["fetch_s"] + run["decode_s"], 2) for run in floors]
         log("  dashboard (headless) until every pod is on screen"
             + (" + keypress/filter" if ui_extra else ""))
         argv = [PYTHON, str(BENCH / "ui_probe.py"), "--kubeconfig", str(kubeconfig),
@@ -275,11 +289,13 @@ def ui_lines(top: dict | None, load: dict | None) -> list[str]:
                   f"{entry['lag_p95_ms']} ms, max {entry['lag_max_ms']} ms; dashboard CPU share "
                   f"{entry['cpu_share']:.2f} cores; {entry['probes_seen']}/{entry['probes_sent']} "
                   "probes seen.", "",
-                  "| window end s | lag p50 ms | lag max ms | RSS MiB | CPU share |",
-                  "|---:|---:|---:|---:|---:|"]
+                  f"Heap: {entry.get('refreezes')} re-freezes, {entry.get('full_collections')} "
+                  "full collections while idle.", "",
+                  "| window end s | lag p50 ms | lag max ms | RSS MiB | max UI stall ms | CPU share |",
+                  "|---:|---:|---:|---:|---:|---:|"]
         for window in entry["windows"]:
             lines.append(f"| {window['t']} | {window['lag_p50_ms']} | {window['lag_max_ms']} "
-                         f"| {window['rss_mib']} | {window['cpu_share']} |")
+                         f"| {window['rss_mib']} | {window.get('stall_max_ms')} | {window['cpu_share']} |")
         lines.append("")
     if load and load.get("key_after_burst_median_ms") is not None:
         lines += [f"Keypress (down) right after the burst: {load['key_after_burst_median_ms']} ms median.", ""]
@@ -306,6 +322,8 @@ def main() -> int:
     parser.add_argument("--soak", action="store_true", help="add 10 minutes at 100 events/s")
     parser.add_argument("--no-kubectl", action="store_true")
     parser.add_argument("--no-burst", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of the report and of the floor per size; the median is shown")
     parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
     args = parser.parse_args()
     sizes = [1000, 5000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",")]
