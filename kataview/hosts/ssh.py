@@ -1,9 +1,10 @@
 """SSH to worker nodes: one reused connection per node, read-only by construction.
 
 OpenSSH conventions come from asyncssh itself: it reads the OpenSSH client config
-(``Host``, ``HostName``, ``User``, ``Port``, ``IdentityFile``, ``ProxyJump``), uses the
-ssh-agent (``SSH_AUTH_SOCK``) and checks ``known_hosts``. Host keys are always verified
-(see :mod:`kataview.hosts.hostkeys`).
+(``Host``, ``HostName``, ``User``, ``Port``, ``IdentityFile``), uses the ssh-agent
+(``SSH_AUTH_SOCK``) and checks ``known_hosts``. Host keys are always verified (see
+:mod:`kataview.hosts.hostkeys`), jump hosts' too: kataview opens ``ProxyJump`` legs itself,
+with the same options as the node's own connection (see :mod:`kataview.hosts.jump`).
 
 The read-only guard lives here, at the transport: :meth:`NodeConnection.run_script` sends a
 command line only if :func:`commands.is_allowed` accepts it, and
@@ -34,6 +35,8 @@ from kataview.hosts.errors import (AuthenticationFailed, CommandRefused, Command
                                    SSHFailure, SudoMissing, SudoPasswordRequired)
 from kataview.hosts.hostkeys import (KeyRecorder, OfferedKey, default_known_hosts, known_keys,
                                      refusal)
+from kataview.hosts.jump import (DEFAULT_PORT, Hop, HostConfig, close_all, describe, host_config,
+                                 jump_chain)
 from kataview.model.records import Node
 
 _SUDO_PASSWORD = ("a password is required", "a terminal is required", "no tty present")
@@ -81,12 +84,29 @@ def ssh_config_names_host(config_files: Sequence[str], name: str) -> bool:
     return bool(hostname) and hostname != name
 
 
-class NodeConnection:
-    """One open SSH connection to one node, with the read-only guard in front of it."""
+@dataclass(frozen=True)
+class _Leg:
+    """One connection on the way to a node: a jump host, or the node itself."""
 
-    def __init__(self, node: str, address: str, conn: Any, options: SSHOptions) -> None:
+    label: str  # whom a host-key refusal names: the node, or "jump host A for node N"
+    who: str  # whom the other errors name
+    host: str  # what asyncssh connects to: a config Host name or an address
+    port: int | None  # None: the config's Port
+    username: str | None  # None: the config's User
+    where: HostConfig  # the HostName and Port the config gives host
+    via: str = ""  # the jump host this leg is reached through
+
+
+class NodeConnection:
+    """One open SSH connection to one node, with the read-only guard in front of it.
+
+    ``jumps``: the connections to its jump hosts (nearest first), closed with it."""
+
+    def __init__(self, node: str, address: str, conn: Any, options: SSHOptions,
+                 jumps: Sequence[Any] = ()) -> None:
         self.node, self.address, self.options = node, address, options
         self._conn = conn
+        self.jumps = tuple(jumps)
         self.uid: int | None = None
         self.runs = 0  # batches sent: a used connection may have dropped since
 
@@ -166,6 +186,11 @@ class NodeConnection:
 
     def close(self) -> None:
         self._conn.close()
+        for jump in reversed(self.jumps):
+            jump.close()
+
+    async def wait_closed(self, timeout: float = 2.0) -> None:
+        await close_all([*self.jumps, self._conn], wait=timeout)
 
 
 class SSHPool:
@@ -193,6 +218,8 @@ class SSHPool:
             current = self._connections.get(node.name)
             if current is not None and not current.closed:
                 return current
+            if current is not None:
+                current.close()  # its jump connections may still be open
             fresh = await self._open(node.name, self.address_of(node))
             self._connections[node.name] = fresh
             return fresh
@@ -217,12 +244,7 @@ class SSHPool:
 
     async def close(self) -> None:
         for name in list(self._connections):
-            connection = self._connections.pop(name)
-            connection.close()
-            try:
-                await asyncio.wait_for(connection._conn.wait_closed(), 2)
-            except (asyncio.TimeoutError, OSError, asyncssh.Error):
-                pass
+            await self._connections.pop(name).wait_closed()
 
     async def __aenter__(self) -> SSHPool:
         return self
@@ -231,54 +253,23 @@ class SSHPool:
         await self.close()
 
     async def _open(self, name: str, address: str) -> NodeConnection:
+        """Connect to the node, through its ProxyJump hosts (each verified like a node)."""
         options = self.options
-        known_hosts = options.known_hosts_path()
-        recorder: list[KeyRecorder] = []
-
-        def factory() -> KeyRecorder:
-            recorder.append(KeyRecorder())
-            return recorder[-1]
-
-        kwargs: dict[str, Any] = dict(
-            config=list(options.config_files) or None, client_factory=factory,
-            known_hosts=known_hosts if os.path.isfile(known_hosts) else asyncssh.import_known_hosts(""),
-            connect_timeout=options.connect_timeout)
-        if options.port is not None:
-            kwargs["port"] = options.port
-        if options.username is not None:
-            kwargs["username"] = options.username
-        if options.client_keys is not None:
-            kwargs["client_keys"] = list(options.client_keys)
-        if options.agent_path is not True:
-            kwargs["agent_path"] = options.agent_path
-        if kwargs["config"] is None:
-            kwargs["config"] = []  # never read ~/.ssh/config behind the operator's back
         try:
-            conn = await asyncssh.connect(address, **kwargs)
-        except asyncssh.HostKeyNotVerifiable:
-            offered = recorder[-1].offered if recorder else None
-            raise refusal(name, known_hosts, address, options.port or 22, offered) from None
-        except (asyncssh.KeyExchangeFailed, asyncssh.ConnectionLost, ConnectionResetError) as error:
-            # known_hosts restricts the key types asked for: a host that changed its key to
-            # another type fails the key exchange instead
-            raise await self._kex_failure(name, address, known_hosts, kwargs, error) from None
-        except asyncssh.PermissionDenied:
-            user = f"{options.username}@" if options.username else ""
-            raise AuthenticationFailed(name, (
-                f"authentication failed for {user}{address} ({name}): the server refused every "
-                "key offered (ssh-agent, IdentityFile, default keys); check User and IdentityFile "
-                "in the ssh config")) from None
-        except (asyncio.TimeoutError, TimeoutError):
-            raise NodeUnreachable(name, f"no answer from {address} ({name}) within "
-                                        f"{options.connect_timeout:g}s") from None
-        except ConnectionRefusedError:
-            raise ConnectionRefused(name, f"connection refused by {address} ({name}): is sshd "
-                                          "running, and is the port right (Port in ssh config)?") from None
-        except (OSError, socket.gaierror) as error:
-            raise NodeUnreachable(name, f"cannot reach {address} ({name}): {_reason(error)}") from None
-        except asyncssh.Error as error:
-            raise SSHFailure(name, f"SSH to {address} ({name}) failed: {_reason(error)}") from None
-        connection = NodeConnection(name, address, conn, options)
+            hops = jump_chain(options.config_files, address)
+        except (ValueError, OSError) as error:
+            raise SSHFailure(name, f"cannot follow the ProxyJump for {address} ({name}) in "
+                                   f"{', '.join(options.config_files)}: {_reason(error)}") from None
+        jumps: list[Any] = []
+        try:
+            for index, hop in enumerate(hops):
+                leg = self._jump_leg(name, hop, hops[index - 1].host if index else "")
+                jumps.append(await self._connect(name, leg, jumps))
+            conn = await self._connect(name, self._node_leg(name, address, hops), jumps)
+        except BaseException:
+            await close_all(jumps)
+            raise
+        connection = NodeConnection(name, address, conn, options, jumps)
         try:
             await connection.learn_uid()
         except NodeError:
@@ -286,19 +277,98 @@ class SSHPool:
             raise
         return connection
 
-    async def _kex_failure(self, name: str, address: str, known_hosts: str,
+    def _where(self, host: str, port: int | None) -> HostConfig:
+        try:
+            return host_config(self.options.config_files, host, port)
+        except (ValueError, OSError):
+            return HostConfig(host, port or DEFAULT_PORT, None)
+
+    def _node_leg(self, name: str, address: str, hops: Sequence[Hop]) -> _Leg:
+        options, via = self.options, hops[-1].host if hops else ""
+        who = f"{address} ({name}, via jump host {via})" if via else f"{address} ({name})"
+        return _Leg(name, who, address, options.port, options.username,
+                    self._where(address, options.port), via)
+
+    def _jump_leg(self, name: str, hop: Hop, via: str) -> _Leg:
+        where = self._where(hop.host, hop.port)
+        return _Leg(f"jump host {hop} for node {name}", describe(hop, where, name), hop.host,
+                    hop.port, hop.username, where, via)
+
+    def _connect_kwargs(self, leg: _Leg, jumps: Sequence[Any], factory: Any) -> dict[str, Any]:
+        """The same options for every leg; an explicit tunnel (None: direct) makes asyncssh
+        ignore the config's ProxyJump, which :meth:`_open` has followed itself."""
+        options, known_hosts = self.options, self.options.known_hosts_path()
+        kwargs: dict[str, Any] = dict(
+            config=list(options.config_files),  # []: never read ~/.ssh/config behind our back
+            client_factory=factory, tunnel=jumps[-1] if jumps else None,
+            known_hosts=known_hosts if os.path.isfile(known_hosts) else asyncssh.import_known_hosts(""),
+            connect_timeout=options.connect_timeout)
+        if leg.port is not None:
+            kwargs["port"] = leg.port
+        if leg.username is not None:
+            kwargs["username"] = leg.username
+        if options.client_keys is not None:
+            kwargs["client_keys"] = list(options.client_keys)
+        if options.agent_path is not True:
+            kwargs["agent_path"] = options.agent_path
+        return kwargs
+
+    async def _connect(self, name: str, leg: _Leg, jumps: Sequence[Any]) -> Any:
+        """One asyncssh connection; every failure becomes a one-line NodeError for ``name``."""
+        known_hosts, timeout = self.options.known_hosts_path(), self.options.connect_timeout
+        recorder: list[KeyRecorder] = []
+
+        def factory() -> KeyRecorder:
+            recorder.append(KeyRecorder())
+            return recorder[-1]
+
+        kwargs = self._connect_kwargs(leg, jumps, factory)
+        try:
+            return await asyncssh.connect(leg.host, **kwargs)
+        except asyncssh.HostKeyNotVerifiable:
+            offered = recorder[-1].offered if recorder else None
+            error: NodeError = refusal(leg.label, known_hosts, leg.where.hostname, leg.where.port,
+                                       offered)
+        except (asyncssh.KeyExchangeFailed, asyncssh.ConnectionLost, ConnectionResetError) as problem:
+            # known_hosts restricts the key types asked for: a host that changed its key to
+            # another type fails the key exchange instead
+            error = await self._kex_failure(name, leg, known_hosts, kwargs, problem)
+        except asyncssh.PermissionDenied:
+            user = leg.username or leg.where.user
+            user = f"{user}@" if user else ""
+            error = AuthenticationFailed(name, (
+                f"authentication failed for {user}{leg.who}: the server refused every key offered "
+                "(ssh-agent, IdentityFile, default keys); check User and IdentityFile in the ssh "
+                "config"))
+        except asyncssh.ChannelOpenError as problem:  # the jump host could not reach this leg
+            error = NodeUnreachable(name, f"jump host {leg.via} could not connect to "
+                                          f"{leg.where.hostname}:{leg.where.port} for node {name}: "
+                                          f"{_reason(problem)}")
+        except TimeoutError:
+            error = NodeUnreachable(name, f"no answer from {leg.who} within {timeout:g}s")
+        except ConnectionRefusedError:
+            error = ConnectionRefused(name, f"connection refused by {leg.who}: is sshd running, "
+                                            "and is the port right (Port in ssh config)?")
+        except (OSError, socket.gaierror) as problem:
+            error = NodeUnreachable(name, f"cannot reach {leg.who}: {_reason(problem)}")
+        except asyncssh.Error as problem:
+            error = SSHFailure(name, f"SSH to {leg.who} failed: {_reason(problem)}")
+        error.node = name  # a jump host's refusal too: the node is what could not be reached
+        raise error
+
+    async def _kex_failure(self, name: str, leg: _Leg, known_hosts: str,
                            kwargs: dict[str, Any], error: Exception) -> NodeError:
-        port = self.options.port or 22
-        if known_keys(known_hosts, address, None, port):
+        host, port = leg.where.hostname, leg.where.port
+        if known_keys(known_hosts, host, None, port):
             try:  # what ssh-keyscan would see
                 key = await asyncio.wait_for(asyncssh.get_server_host_key(
-                    address, port=kwargs.get("port", ()), config=kwargs["config"]),
-                    self.options.connect_timeout)
-            except (asyncssh.Error, OSError, asyncio.TimeoutError):
+                    leg.host, port=kwargs.get("port", ()), tunnel=kwargs["tunnel"],
+                    config=kwargs["config"]), self.options.connect_timeout)
+            except (asyncssh.Error, OSError, TimeoutError):
                 key = None
             if key is not None:
-                return refusal(name, known_hosts, address, port, OfferedKey(address, "", port, key))
-        return SSHFailure(name, f"SSH key exchange with {address} ({name}) failed: {_reason(error)}")
+                return refusal(leg.label, known_hosts, host, port, OfferedKey(host, "", port, key))
+        return SSHFailure(name, f"SSH key exchange with {leg.who} failed: {_reason(error)}")
 
 
 def _reason(error: BaseException) -> str:
