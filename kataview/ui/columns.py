@@ -21,7 +21,7 @@ def pod_columns(now: Callable[[], datetime]) -> list[Column]:
                style=lambda row: None if row.status in ("Running", "Completed", "Succeeded") else "warning"),
         Column("READY", 5, lambda row: row.ready, drop=3),
         Column("RST", 4, lambda row: str(row.restarts), right=True, drop=1),
-        Column("AGE", 4, lambda row: age(row.created, now()), right=True),
+        Column("AGE", 6, lambda row: age(row.created, now()), right=True),
     ]
 
 

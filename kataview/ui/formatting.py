@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Mapping
 
+from kataview.model.age import human_duration
 from kataview.model.quantity import format_bytes, format_millis
 
 
@@ -17,24 +18,10 @@ def utc_now() -> datetime:
 
 
 def age(created: datetime | None, now: datetime) -> str:
-    """kubectl-style age: 45s, 12m, 5h, 3d, 2y; "-" when unknown."""
+    """The age kubectl prints (HumanDuration: 45s, 3m10s, 5h, 2d3h, 3y45d); "-" when unknown."""
     if created is None:
         return "-"
-    seconds = int((now - created).total_seconds())
-    if seconds < 0:
-        return "0s"
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 120:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours}h"
-    days = hours // 24
-    if days < 730:
-        return f"{days}d"
-    return f"{days // 365}y"
+    return human_duration((now - created).total_seconds())
 
 
 def clock(moment: datetime | None) -> str:

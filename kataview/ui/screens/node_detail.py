@@ -20,7 +20,7 @@ from kataview.ui.widgets.virtual_table import Section, VirtualTable
 from kataview.ui.widgets.vm_panel import NodeVM, Spinner, duration, error_line, gather_node_vms
 
 CONDITION_COLUMNS = detail_columns([("TYPE", 16), ("STATUS", 7), ("REASON", 26), ("MESSAGE", 20, True)])
-POD_COLUMNS = detail_columns([("NAMESPACE", 14), ("NAME", 24, True), ("STATUS", 16), ("READY", 5), ("AGE", 5)])
+POD_COLUMNS = detail_columns([("NAMESPACE", 14), ("NAME", 24, True), ("STATUS", 16), ("READY", 5), ("AGE", 6)])
 VM_COLUMNS = detail_columns([("POD", 30, True), ("CTRS", 4), ("SANDBOX", 12), ("HYPERVISOR", 16), ("PID", 7),
                              ("vCPU", 6), ("MEMORY MiB", 12), ("RSS MiB", 7), ("CPU%", 5), ("UP", 7)])
 VM_GROUP = "node-vms"

@@ -16,7 +16,7 @@ from kataview.ui.widgets.cluster_header import FAMILY_VARIABLE
 from kataview.ui.widgets.virtual_table import VirtualTable
 
 FIT_COLUMNS = detail_columns([("NODE", 16), ("CAN RUN", 8), ("HOW", 9), ("WHY", 30, True)])
-POD_COLUMNS = detail_columns([("NAMESPACE", 14), ("NAME", 24, True), ("NODE", 14), ("STATUS", 16), ("AGE", 5)])
+POD_COLUMNS = detail_columns([("NAMESPACE", 14), ("NAME", 24, True), ("NODE", 14), ("STATUS", 16), ("AGE", 6)])
 
 
 class RuntimeClassDetailScreen(DetailScreen):
