@@ -1,5 +1,6 @@
-"""The `?` screen: every binding of the app and the screen below, with its id (for [keys] in
-the config file) and its current keys (after the keymap)."""
+"""The `?` screen: every binding that works on the screen below (the app's, unless that screen
+is modal; its own; the lists' if it shows one), with its id (for [keys] in the config file) and
+its current keys (after the keymap)."""
 
 from __future__ import annotations
 
@@ -40,10 +41,13 @@ class HelpScreen(ModalScreen):
         box.border_subtitle = "Esc closes"
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
         keymap = dict(self.app.settings.keymap)
-        sections = [binding_lines(self.app, "Everywhere", list(self.app.BINDINGS), keymap)]
+        sections = []
+        if below is None or not below.is_modal:  # a modal screen (the guided setup) binds its App keys itself
+            sections.append(binding_lines(self.app, "Everywhere", list(self.app.BINDINGS), keymap))
         if below is not None:
             sections.append(binding_lines(self.app, "This screen", list(type(below).BINDINGS), keymap))
-        sections.append(binding_lines(self.app, "Lists", list(VirtualTable.BINDINGS), keymap))
+        if below is None or below.query(VirtualTable):
+            sections.append(binding_lines(self.app, "Lists", list(VirtualTable.BINDINGS), keymap))
         sections.append([Content.styled("Palette", "bold $accent"),
                          Content("  ctrl+p              open pod/node/RuntimeClass by name, themes, namespace")])
         lines = [line for section in sections for line in section + [Content("")]]

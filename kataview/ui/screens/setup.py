@@ -14,15 +14,13 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from kataview.hosts.errors import NodeError
 from kataview.model.records import Node
 from kataview.setup.steps import StepResult, StepState
-from kataview.ui.screens.setup_steps import (SETUP_CSS, FinishScreen, NodePickScreen, PreflightScreen,
-                                             StepScreen)
+from kataview.ui.screens.setup_steps import (APP_KEYS, FinishScreen, NodePickScreen, PreflightScreen,
+                                             SetupPage, StepScreen)
 
 
 async def session_from_settings(settings: Any) -> Any:
@@ -39,9 +37,11 @@ async def session_from_settings(settings: Any) -> Any:
     return session
 
 
-class SetupScreen(Screen[None]):
-    CSS_PATH = SETUP_CSS
-    BINDINGS = [Binding("q", "app.quit", "Quit", id="setup-quit")]
+class SetupScreen(SetupPage[None]):
+    """Under the pages: what is being done while none is up (connecting, preflight, apply).
+    Modal like the pages (see setup_steps): only the App keys that apply here."""
+
+    BINDINGS = APP_KEYS
 
     def __init__(self, session: Any = None, nodes: list[Node] | None = None) -> None:
         super().__init__()

@@ -1,12 +1,21 @@
-"""The guided setup's pages, each a `Screen[result]` that the wizard in `setup.py` awaits with
-`push_screen_wait`: pick a node, preflight, one step (plan + Apply / Skip / Undo), the end."""
+"""The guided setup's pages, each a `SetupPage[result]` that the wizard in `setup.py` awaits with
+`push_screen_wait`: pick a node, preflight, one step (plan + Apply / Skip / Undo), the end.
+
+Every page is a ModalScreen ("a screen with bindings that take precedence over the App's key
+bindings"): the dashboard's App keys (namespace, log) mean nothing here, so they neither work
+nor show in the footer. The App keys that do make sense on a page (quit, help, theme) are bound
+again by the page itself (`APP_KEYS`), under the App's binding ids so a remap in config.toml
+applies here too. The footer and `?` therefore list exactly the keys that work.
+"""
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -22,14 +31,28 @@ READ_ONLY_NOTE = "read-only: the plan and the diffs only; nothing can be applied
 READ_ONLY_TAG = "  [read-only: plan only]"
 
 
+# The App's keys that still work on a setup page, with the App's ids (kataview/ui/app.py BINDINGS).
+APP_KEYS = [Binding("q", "app.quit", "Quit", id="quit"),
+            Binding("question_mark", "app.help", "Help", id="help"),
+            Binding("ctrl+t", "app.toggle_theme", "Theme", id="toggle-theme")]
+
+PageResult = TypeVar("PageResult")
+
+
+class SetupPage(ModalScreen[PageResult]):
+    """A page of the guided setup: full-screen and opaque, but modal so that only its own
+    BINDINGS (its keys, then APP_KEYS) apply; see the module docstring."""
+
+    CSS_PATH = SETUP_CSS
+
+
 def _title(text: str, read_only: bool) -> Static:
     return Static(f"Guided setup · {text}" + (READ_ONLY_TAG if read_only else ""),
                   id="setup-title", markup=False)
 
 
-class NodePickScreen(Screen[str | None]):
-    CSS_PATH = SETUP_CSS
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="setup-cancel")]
+class NodePickScreen(SetupPage[str | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="setup-cancel"), *APP_KEYS]
 
     def __init__(self, nodes: list[Node], read_only: bool) -> None:
         super().__init__()
@@ -54,10 +77,9 @@ class NodePickScreen(Screen[str | None]):
         self.dismiss(event.option.id)
 
 
-class PreflightScreen(Screen[bool]):
-    CSS_PATH = SETUP_CSS
+class PreflightScreen(SetupPage[bool]):
     BINDINGS = [Binding("enter", "dismiss(True)", "Continue", id="setup-continue"),
-                Binding("escape", "dismiss(False)", "Cancel", id="setup-cancel")]
+                Binding("escape", "dismiss(False)", "Cancel", id="setup-cancel"), *APP_KEYS]
 
     def __init__(self, node: str, report: PreflightReport | None, advice: list[tuple[str, str]],
                  error: str, read_only: bool) -> None:
@@ -81,15 +103,14 @@ class PreflightScreen(Screen[bool]):
         self.dismiss(event.button.id == "continue")
 
 
-class StepScreen(Screen[str]):
+class StepScreen(SetupPage[str]):
     """One step: its plan, its state, the last result; dismisses with apply|skip|undo|back|finish."""
 
-    CSS_PATH = SETUP_CSS
     BINDINGS = [Binding("a", "choose('apply')", "Apply", id="setup-apply"),
                 Binding("s", "choose('skip')", "Skip", id="setup-skip"),
                 Binding("u", "choose('undo')", "Undo", id="setup-undo"),
                 Binding("b", "choose('back')", "Back", id="setup-back"),
-                Binding("escape", "choose('finish')", "Finish", id="setup-finish")]
+                Binding("escape", "choose('finish')", "Finish", id="setup-finish"), *APP_KEYS]
 
     def __init__(self, node: str, steps: list[Step], index: int, plan: StepPlan, checked: StepResult,
                  states: dict[str, StepState], last: StepResult | None, read_only: bool) -> None:
@@ -136,11 +157,10 @@ class StepScreen(Screen[str]):
         self.action_choose(event.button.id or "")
 
 
-class FinishScreen(Screen[str]):
+class FinishScreen(SetupPage[str]):
     """Where every step ended, the transcript's path; Undo all or Close."""
 
-    CSS_PATH = SETUP_CSS
-    BINDINGS = [Binding("escape", "dismiss('close')", "Close", id="setup-close")]
+    BINDINGS = [Binding("escape", "dismiss('close')", "Close", id="setup-close"), *APP_KEYS]
 
     def __init__(self, node: str, steps: list[Step], states: dict[str, StepState], transcript: str,
                  read_only: bool, results: list[StepResult] | None = None) -> None:
