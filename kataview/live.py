@@ -52,7 +52,10 @@ async def demo_cluster(demo_size: tuple[int | None, int | None] = (None, None), 
     from kataview.demo.scenario import classic_objects, generated_objects
 
     nodes, pods = demo_size
-    objects = generated_objects(nodes or 50, pods or 1000) if (nodes or pods) else classic_objects()
+    if nodes or pods:  # seconds at 150,000 pods: in a thread, so a screen can show meanwhile
+        objects = await asyncio.to_thread(generated_objects, nodes or 50, pods or 1000)
+    else:
+        objects = classic_objects()
     directory = Path(tempfile.mkdtemp(prefix="kataview-demo-"))
     server = ApiServerDouble(objects, port=port)
     mover = ssh_node = None

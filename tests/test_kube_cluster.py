@@ -175,3 +175,20 @@ async def test_state_machine_reconnecting_stale_and_back(api, connection):
     assert stale.label.startswith("stale since ")
     assert states[-1].stale_since is None and states[-1].errors == {}
     assert states[-1].last_error  # the last error is kept for the status bar
+
+
+async def test_a_long_first_list_shows_its_progress(api, connection):
+    """14 pods in pages of 3, each page 0.15 s late: while the pods are being listed the state
+    says how many have arrived; once listed, it says nothing more about it."""
+    api.faults.delay("pods", 0.15)
+    states: list[WatchState] = []
+    options = {**FAST, "page_size": 3}
+    async with ClusterWatcher(connection, informer_options=options, min_interval=0.01,
+                              on_snapshot=lambda _snapshot, state: states.append(state)):
+        await until(lambda: states and states[-1].phase == "live", timeout=10, what="live")
+    progress = [state.listing.get("pods") for state in states if "pods" in state.listing]
+    assert progress and progress == sorted(progress), progress
+    assert set(progress) <= {3, 6, 9, 12} and len(set(progress)) >= 2, progress
+    shown = next(state for state in states if "pods" in state.listing)
+    assert shown.phase == "syncing" and f"pods {shown.listing['pods']}" in shown.label
+    assert states[-1].listing == {} and states[-1].label == "live"

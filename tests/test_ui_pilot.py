@@ -386,3 +386,11 @@ async def test_keys_typed_in_one_burst_with_slash_go_to_the_filter():
         assert app.is_running
         assert app.screen.query_one("#filter-input").value == "kata-q"
         assert "filter kata-q" in pods_table(app).border_subtitle
+
+
+def test_the_header_shows_a_long_list_moving():
+    from kataview.ui.widgets.cluster_header import watch_text
+
+    text, _style = watch_text(WatchState(phase="syncing", synced=4, total=5, listing={"pods": 45500}))
+    assert text == "◌ syncing 4/5 · pods 45,500"
+    assert watch_text(WatchState(phase="syncing", synced=4, total=5))[0] == "◌ syncing 4/5"

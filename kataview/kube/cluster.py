@@ -158,7 +158,8 @@ class ClusterWatcher:
             phase=phase, synced=sum(1 for i in informers.values() if i.synced),
             total=len(informers), stale_since=since,
             errors={kind: i.error for kind, i in informers.items() if i.error},
-            last_error=self._last_error)
+            last_error=self._last_error,
+            listing={kind: i.listing for kind, i in informers.items() if i.listing and not i.synced})
 
 
 def snapshot_from(stores: Mapping[str, dict], unreadable: Mapping[str, str], *,

@@ -171,6 +171,7 @@ class Informer:
         self.error_since: datetime | None = None  # start of the current failure streak
         self.skipped = 0  # objects that could not be decoded
         self.lists = 0  # completed lists (the first one and every relist)
+        self.listing = 0  # objects received so far by the first list, while it runs
         self.watches = 0  # watch requests accepted by the server
         self._frozen = False
         self._gone_streak = 0  # 410s in a row without a good event in between
@@ -255,6 +256,7 @@ class Informer:
         server works on the next one."""
         items: dict[str, object] = Records()
         version = ""
+        self.listing = 0
 
         def query_for(token: str) -> dict[str, str | int]:
             query: dict[str, str | int] = {"limit": self.page_size}
@@ -281,6 +283,9 @@ class Informer:
                     del data
                     for item in page.items:
                         items[record_key(self.kind, item)] = item
+                    if not self.synced and pending is not None:
+                        self.listing = len(items)  # progress, for the header
+                        self._changed()
                     self.skipped += page.skipped
                     version = page.resource_version or version
                     if page.continue_token != token:  # the head disagreed with the full decode
@@ -295,6 +300,7 @@ class Informer:
         return items, version
 
     def _replace(self, items: dict[str, object], version: str) -> None:
+        self.listing = 0
         self.store = items
         self._frozen = False
         self.resource_version = version

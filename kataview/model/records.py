@@ -278,12 +278,16 @@ class WatchState:
     # resource -> short reason it cannot be read or watched right now ("forbidden", "HTTP 500")
     errors: Mapping[str, str] = field(default_factory=dict)
     last_error: str | None = None  # the most recent error seen, even if since recovered
+    # resource -> objects received so far by a first list still in progress (a 150,000-pod
+    # list takes seconds: the header shows it moving)
+    listing: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
-        """Short status text, e.g. "live", "syncing 3/5", "stale since 12:03:07"."""
+        """Short status text, e.g. "live", "syncing 3/5 · pods 45,500", "stale since 12:03:07"."""
         if self.phase == "syncing":
-            return f"syncing {self.synced}/{self.total}"
+            progress = "".join(f" · {kind} {number:,}" for kind, number in self.listing.items())
+            return f"syncing {self.synced}/{self.total}{progress}"
         if self.phase == "live" or self.stale_since is None:
             return self.phase
         return f"{self.phase} since {self.stale_since.astimezone():%H:%M:%S}"

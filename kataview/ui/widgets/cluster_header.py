@@ -18,7 +18,7 @@ FAMILY_VARIABLE = {"runc": "$runtime-runc", "kata": "$runtime-kata", "gvisor": "
 def watch_text(state: WatchState) -> tuple[str, str]:
     """(text, style) for the freshness badge; the text alone says everything."""
     if state.phase == "syncing":
-        return f"◌ syncing {state.synced}/{state.total}", "$text-muted"
+        return f"◌ {state.label}", "$text-muted"
     if state.phase == "live":
         return "● live", "$success"
     since = f" since {clock(state.stale_since)}" if state.stale_since else ""
