@@ -192,3 +192,23 @@ async def test_a_long_first_list_shows_its_progress(api, connection):
     shown = next(state for state in states if "pods" in state.listing)
     assert shown.phase == "syncing" and f"pods {shown.listing['pods']}" in shown.label
     assert states[-1].listing == {} and states[-1].label == "live"
+
+
+async def test_snapshots_carry_the_informer_change_log(api, connection):
+    """What changed between two published snapshots comes from the pods informer's log: one
+    applied pod, one key, without comparing every pod."""
+    from kataview.model.changes import pod_changes
+
+    async with ClusterWatcher(connection, informer_options=FAST) as watcher:
+        async for first, state in watcher.snapshots():
+            if state.phase == "live":
+                break
+        api.store.apply(pod("logged"))
+        async for second, _state in watcher.snapshots():
+            if any(p.name == "logged" for p in second.pods.values()):
+                break
+    assert second.pods.log is first.pods.log and second.pods.version > first.pods.version
+    keys = second.pods.log.since(first.pods.version, second.pods.version)
+    changes = pod_changes(first, second, 100)
+    assert [new.name for _uid, old, new in changes] == ["logged"] and changes[0][1] is None
+    assert set(keys) == {changes[0][0]}

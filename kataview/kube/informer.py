@@ -29,9 +29,19 @@ from typing import Callable, Sequence
 
 import msgspec
 
+from kataview.model.changes import ChangeLog, Store
+
 from .api_types import Base, ListMeta
 from .decode import DecodeError, WatchEvent, decode_list, decode_watch_line, record_key
-from .errors import ApiError, Forbidden, Gone, KubeError, NotFound, TooManyRequests, api_error
+from .errors import (
+    ApiError,
+    Forbidden,
+    Gone,
+    KubeError,
+    NotFound,
+    TooManyRequests,
+    api_error,
+)
 from .transport import KubeTransport
 
 logger = logging.getLogger(__name__)
@@ -79,17 +89,6 @@ def continue_token(data: bytes) -> str:
     except (msgspec.DecodeError, msgspec.ValidationError):
         return ""
     return (head.metadata.continue_ or "") if head.metadata else ""
-
-
-class Records(dict):
-    """A store of records whose repr stays short. asyncio.run() on Python 3.11 repr()s the
-    main task, result included, when it restores the SIGINT handler; a ClusterSnapshot of
-    150,000 pods took ~4 s to repr."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} records>"
 
 
 _gc_holds = 0
@@ -162,7 +161,8 @@ class Informer:
         self.backoff = backoff
         self.forbidden_retry = forbidden_retry
         self.on_change = on_change
-        self.store: dict[str, object] = {}
+        self.store: Store = Store()
+        self.log = ChangeLog()  # every key the watch changed: consumers diff by it
         self.resource_version = ""
         self.synced = False  # a full list has succeeded at least once
         self.forbidden = False
@@ -189,14 +189,15 @@ class Informer:
             return "reconnecting"
         return "live" if self.synced else "syncing"
 
-    def freeze(self) -> dict[str, object]:
-        """The current store, handed out read-only: the next change copies it first."""
+    def freeze(self) -> Store:
+        """The current store, handed out read-only (the next change copies it first), stamped
+        with the change log's version."""
         self._frozen = True
-        return self.store
+        return self.store.stamp(self.log)
 
-    def _writable(self) -> dict[str, object]:
+    def _writable(self) -> Store:
         if self._frozen:
-            self.store = dict(self.store)
+            self.store = Store(self.store)
             self._frozen = False
         return self.store
 
@@ -235,7 +236,7 @@ class Informer:
 
     # -- list -------------------------------------------------------------------------------
 
-    async def list_all(self) -> tuple[dict[str, object], str]:
+    async def list_all(self) -> tuple[Store, str]:
         """One full paginated list: (records by key, resourceVersion). On 404 the next path
         is tried (runtimeclasses: node.k8s.io/v1, then v1beta1)."""
         self._verb = "list"
@@ -250,11 +251,11 @@ class Informer:
             return result
         raise AssertionError("unreachable")
 
-    async def _list_path(self, path: str) -> tuple[dict[str, object], str]:
+    async def _list_path(self, path: str) -> tuple[Store, str]:
         """Pipelined: as soon as a page has arrived, the request for the next one goes out
         (its continue token is read from the page's head), and the page is decoded while the
         server works on the next one."""
-        items: dict[str, object] = Records()
+        items = Store()
         version = ""
         self.listing = 0
 
@@ -299,9 +300,10 @@ class Informer:
                     await asyncio.gather(pending, return_exceptions=True)
         return items, version
 
-    def _replace(self, items: dict[str, object], version: str) -> None:
+    def _replace(self, items: Store, version: str) -> None:
         self.listing = 0
         self.store = items
+        self.log = ChangeLog()  # a new list: what the old log says no longer applies
         self._frozen = False
         self.resource_version = version
         self.synced = True
@@ -358,9 +360,11 @@ class Informer:
         if kind == "DELETED":
             if key in self.store:
                 del self._writable()[key]
+                self.log.record(key)
                 self._changed()
         else:
             self._writable()[key] = event.item
+            self.log.record(key)
             self._changed()
 
     # -- the loop ---------------------------------------------------------------------------

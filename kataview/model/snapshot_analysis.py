@@ -19,8 +19,7 @@ The results are memoised for the last few snapshots by identity. Stdlib only.
 from __future__ import annotations
 
 import threading
-from itertools import compress
-from operator import is_not
+
 from kataview.model.analysis import (
     SANDBOXED_FAMILIES,
     Evidence,
@@ -36,6 +35,7 @@ from kataview.model.analysis import (
     selector_matches,
     untolerated_taints,
 )
+from kataview.model.changes import pod_changes
 from kataview.model.records import ClusterSnapshot, Node, Pod, RuntimeClass, Taint
 
 INCREMENTAL_LIMIT = 0.25  # more than this share of pods changed: recompute from scratch
@@ -176,7 +176,8 @@ class Analysis:
         self.base_pods: dict | None = None
         self.pod_changes: list[tuple[str, Pod | None, Pod | None]] | None = None
         self.touched_groups: set[str] = set()
-        changes = self._pod_diff(base) if reuse else None
+        limit = max(64, int(len(snapshot.pods) * INCREMENTAL_LIMIT))
+        changes = pod_changes(base.snapshot, snapshot, limit) if reuse else None
         if changes is None:
             self._full()
         else:
@@ -230,30 +231,6 @@ class Analysis:
         self._fits = fits
 
     # ---- the pod pass --------------------------------------------------------------------
-
-    def _pod_diff(self, base: Analysis) -> list | None:
-        old, new = base.snapshot.pods, self.snapshot.pods
-        if old is new:
-            return []
-        limit = max(64, int(len(new) * INCREMENTAL_LIMIT))
-        changes = []
-        added = 0
-        # identity of each record against the old mapping, at C speed (no Python frame per pod)
-        differ = list(compress(new.keys(), map(is_not, new.values(), map(old.get, new.keys()))))
-        if len(differ) > limit:
-            return None
-        for uid in differ:
-            previous = old.get(uid)
-            if previous is None:
-                added += 1
-            changes.append((uid, previous, new[uid]))
-        if len(new) - added != len(old):
-            for uid, pod in old.items():
-                if uid not in new:
-                    changes.append((uid, pod, None))
-            if len(changes) > limit:
-                return None
-        return changes
 
     def _full(self) -> None:
         resolve = self.resolve
