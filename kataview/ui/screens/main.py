@@ -89,8 +89,13 @@ class MainScreen(Screen):
             total = sum(len(section.rows) for section in table.sections)
             shown = f"{table.row_count:,}" if table.row_count == total else f"{table.row_count:,} of {total:,}"
             stale = " · stale" if view is not None and view.state.phase in ("stale", "reconnecting") else ""
-            table.border_title = f"{number} {title} ({shown}){stale}"
-            table.border_subtitle = f"filter {table.row_filter.describe()}" if table.row_filter.active else ""
+            border_title = f"{number} {title} ({shown}){stale}"
+            subtitle = f"filter {table.row_filter.describe()}" if table.row_filter.active else ""
+            # assigned only when different: each assignment restyles and repaints the whole pane
+            if table.border_title != border_title:
+                table.border_title = border_title
+            if table.border_subtitle != subtitle:
+                table.border_subtitle = subtitle
             table.set_class(bool(stale), "-stale")
         self.update_pane_bar()
 
