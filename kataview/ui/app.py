@@ -8,6 +8,7 @@ import asyncio
 import atexit
 import contextlib
 import dataclasses
+import logging
 import os
 import signal
 import time
@@ -31,6 +32,7 @@ from kataview.ui.heap import HeapPolicy
 from kataview.ui.messages import ClusterSnapshotFetched
 from kataview.ui.theme import DEFAULT_THEME, kataview_theme, semantic_defaults, stylesheet_paths
 
+logger = logging.getLogger("kataview")
 REPAINT_INTERVAL = 0.1  # seconds: at most ~10 view updates a second
 LOG_LENGTH = 500
 
@@ -99,6 +101,24 @@ class KataviewApp(App):
             loop.add_signal_handler(signal.SIGHUP, self._terminal_closed)
         self.set_interval(5.0, lambda: self.heap.on_tick(time.monotonic() - self._last_key))
 
+    def _terminal_closed(self) -> None:
+        logger.info("the terminal closed (SIGHUP): stopping")
+        self._hangup = asyncio.ensure_future(self._leave_without_terminal())
+
+    async def _leave_without_terminal(self) -> None:
+        # Textual's shutdown writes to the terminal to restore it, and with the terminal gone
+        # its writer thread can block for good (seen: textual 8.2.8, tmux kill-server). So the
+        # source is stopped here, and the process leaves without that shutdown.
+        for worker in [w for w in self.workers if w.group == "source"]:
+            worker.cancel()
+            with contextlib.suppress(Exception):
+                await worker.wait()
+        self.heap.stop()
+        # what a normal exit runs: the official client's atexit removes the temp files it
+        # wrote the kubeconfig's certificate data to; logging's flushes the log
+        atexit._run_exitfuncs()
+        os._exit(128 + signal.SIGHUP)
+
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
             self._last_key = time.monotonic()  # the heap policy collects while nobody types
@@ -118,24 +138,6 @@ class KataviewApp(App):
         self.theme = "textual-light" if self.current_theme.dark else DEFAULT_THEME
 
     # ---- snapshots -----------------------------------------------------------------------
-
-    def _terminal_closed(self) -> None:
-        self.record("info", "the terminal closed (SIGHUP): stopping")
-        self._hangup = asyncio.ensure_future(self._leave_without_terminal())
-
-    async def _leave_without_terminal(self) -> None:
-        # Textual's shutdown writes to the terminal to restore it, and with the terminal gone
-        # its writer thread can block for good (seen: textual 8.2.8, tmux kill-server). So the
-        # source is stopped here, and the process leaves without that shutdown.
-        for worker in [w for w in self.workers if w.group == "source"]:
-            worker.cancel()
-            with contextlib.suppress(Exception):
-                await worker.wait()
-        self.heap.stop()
-        # what a normal exit runs: the official client's atexit removes the temp files it
-        # wrote the kubeconfig's certificate data to; logging's flushes the log
-        atexit._run_exitfuncs()
-        os._exit(128 + signal.SIGHUP)
 
     async def _run_source(self) -> None:
         await self.source.run(self._publish)
