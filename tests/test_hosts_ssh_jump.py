@@ -168,6 +168,7 @@ async def test_jump_host_key_is_checked_against_kataviews_known_hosts(testnet, h
     error = caught.value
     assert error.fingerprint == fingerprint_of(jump) and error.fingerprint in str(error)
     assert (error.node, error.host, error.port) == ("node-b", jump.address, 22)
+    assert error.jump_host == "jump-a"  # the trust screen says whose key it is
     assert str(error).startswith(f"unknown host key for jump host jump-a for node node-b ({jump.address})")
     assert f"ssh-keyscan {jump.address} >> {testnet.known_hosts}" in str(error)
     assert "\n" not in str(error)
@@ -188,6 +189,7 @@ async def test_target_key_is_still_checked_through_the_jump_host(testnet, home):
     error = caught.value
     assert error.fingerprint == fingerprint_of(target)
     assert (error.node, error.host, error.port) == ("node-b", target.address, 22)
+    assert error.jump_host == ""
     assert str(error).startswith(f"unknown host key for node-b ({target.address})")
     wait_for_no_sessions(jump)  # the jump leg opened for it was closed
 

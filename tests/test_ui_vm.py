@@ -365,3 +365,25 @@ async def test_the_panel_refreshes_on_an_interval_and_recovers_from_an_error_in_
         await pilot.press("escape")
         await pilot.pause(0.5)
         assert len(gatherer.calls) == calls  # nothing is gathered once the screen is gone
+
+
+async def test_the_trust_screen_says_when_the_key_is_a_jump_hosts():
+    from textual.app import App
+
+    from kataview.hosts.errors import UnknownHostKey
+
+    error = UnknownHostKey("k8s-worker-3", "unknown host key for jump host bastion for node "
+                           "k8s-worker-3 (10.0.0.9)", host="10.0.0.9", port=22, key=None,
+                           fingerprint="SHA256:abc", known_hosts="/tmp/known_hosts")
+    error.jump_host = "bastion"
+
+    class Holder(App):
+        def on_mount(self) -> None:
+            self.push_screen(HostKeyScreen(error))
+
+    app = Holder()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        shown = "\n".join(str(w.render()) for w in app.screen.query("Static"))
+    assert "jump host    bastion" in shown and "node         k8s-worker-3" in shown
+    assert "with the jump host's own (on the jump host:" in shown

@@ -41,6 +41,7 @@ class HostKeyError(NodeError):
         super().__init__(node, message)
         self.host, self.port, self.key = host, port, key
         self.fingerprint, self.known_hosts = fingerprint, known_hosts
+        self.jump_host = ""  # set when the key is a ProxyJump host's on the way to node
 
 
 class UnknownHostKey(HostKeyError):

@@ -31,7 +31,7 @@ import asyncssh
 
 from kataview.hosts import commands as cmd
 from kataview.hosts.errors import (AuthenticationFailed, CommandRefused, CommandTimeout,
-                                   ConnectionRefused, NodeError, NodeUnreachable,
+                                   ConnectionRefused, HostKeyError, NodeError, NodeUnreachable,
                                    SSHFailure, SudoMissing, SudoPasswordRequired)
 from kataview.hosts.hostkeys import (KeyRecorder, OfferedKey, default_known_hosts, known_keys,
                                      refusal)
@@ -95,6 +95,7 @@ class _Leg:
     username: str | None  # None: the config's User
     where: HostConfig  # the HostName and Port the config gives host
     via: str = ""  # the jump host this leg is reached through
+    jump: str = ""  # this leg's jump host name, when it is one
 
 
 class NodeConnection:
@@ -292,7 +293,7 @@ class SSHPool:
     def _jump_leg(self, name: str, hop: Hop, via: str) -> _Leg:
         where = self._where(hop.host, hop.port)
         return _Leg(f"jump host {hop} for node {name}", describe(hop, where, name), hop.host,
-                    hop.port, hop.username, where, via)
+                    hop.port, hop.username, where, via, jump=str(hop))
 
     def _connect_kwargs(self, leg: _Leg, jumps: Sequence[Any], factory: Any) -> dict[str, Any]:
         """The same options for every leg; an explicit tunnel (None: direct) makes asyncssh
@@ -354,6 +355,8 @@ class SSHPool:
         except asyncssh.Error as problem:
             error = SSHFailure(name, f"SSH to {leg.who} failed: {_reason(problem)}")
         error.node = name  # a jump host's refusal too: the node is what could not be reached
+        if isinstance(error, HostKeyError):
+            error.jump_host = leg.jump  # whose key it is, when not the node's
         raise error
 
     async def _kex_failure(self, name: str, leg: _Leg, known_hosts: str,

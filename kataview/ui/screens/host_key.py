@@ -33,9 +33,11 @@ class HostKeyScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         error = self.error
         key_type = error.key.get_algorithm() if error.key is not None else "?"
+        owner = "jump host" if error.jump_host else "node"
         with Vertical(id="host-key-box"):
             yield Static(Content.styled("Unknown SSH host key", "bold"), id="host-key-title")
             yield Static(Content.assemble(
+                *((("jump host    ", "$text-muted"), error.jump_host, "\n") if error.jump_host else ()),
                 ("node         ", "$text-muted"), error.node, "\n",
                 ("host         ", "$text-muted"), error.host, "\n",
                 ("port         ", "$text-muted"), str(error.port), "\n",
@@ -44,8 +46,8 @@ class HostKeyScreen(ModalScreen[bool]):
                 ("known_hosts  ", "$text-muted"), error.known_hosts,
             ), id="host-key-facts")
             yield Static(
-                "kataview has never seen this host. Compare the fingerprint with the node's own "
-                "(on the node: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub, or ask its owner). "
+                f"kataview has never seen this host. Compare the fingerprint with the {owner}'s own "
+                f"(on the {owner}: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub, or ask its owner). "
                 f"Trusting appends one line for {known_hosts_name(error.host, error.port)} to "
                 "known_hosts; nothing else is changed.", id="host-key-help")
             with Horizontal(id="host-key-buttons"):
