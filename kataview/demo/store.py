@@ -79,6 +79,8 @@ class ObjectStore:
         self._rv = 0
         self._objects: dict[str, dict[str, dict]] = {r.kind: {} for r in RESOURCES}
         self._encoded: dict[str, dict[str, tuple[dict, bytes]]] = {r.kind: {} for r in RESOURCES}
+        # derived per-object values (the time-independent parts of Table rows), same rules
+        self._derived: dict[str, dict[str, tuple[dict, object]]] = {r.kind: {} for r in RESOURCES}
         self._sorted: dict[str, list[str] | None] = {r.kind: [] for r in RESOURCES}
         self._history: deque[Change] = deque(maxlen=max(1, history))
         self._watchers: set[Watcher] = set()
@@ -132,6 +134,25 @@ class ObjectStore:
         if self._objects[resource.kind].get(key) is body:
             cache[key] = (body, data)
         return data
+
+    def derived(self, resource: Resource, items: Iterable[tuple[str, dict]],
+                build: Callable[[dict], object]) -> list:
+        """`build(body)` for each (key, body), cached like `encoded`: an entry serves only the
+        very body it was built from (bodies are replaced, never mutated, on a change, and the
+        change drops the entry); bodies that are not the current object (older states seen
+        through a continue token) are built but not cached. One `build` per kind."""
+        cache, objects = self._derived[resource.kind], self._objects[resource.kind]
+        values = []
+        for key, body in items:
+            entry = cache.get(key)
+            if entry is not None and entry[0] is body:
+                values.append(entry[1])
+                continue
+            value = build(body)
+            if objects.get(key) is body:
+                cache[key] = (body, value)
+            values.append(value)
+        return values
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -221,6 +242,7 @@ class ObjectStore:
         else:
             objects[key] = body
         self._encoded[resource.kind].pop(key, None)
+        self._derived[resource.kind].pop(key, None)
         if (old is None) != (body is None):
             self._sorted[resource.kind] = None
         if len(self._history) == self._history.maxlen:

@@ -11,8 +11,7 @@ import msgspec
 from aiohttp import web
 
 from . import status as st
-from . import tables
-from .reads import ApiError, Output, Target, predicate
+from .reads import ApiError, Output, Target, predicate, table_list
 from .recording import RECORD
 from .store import Change, Expired
 
@@ -165,13 +164,10 @@ class WatchStream:
             else:
                 wire = change.wire = {}
         if self.output.mode == "table":
-            row = tables.row(resource, obj, self.query.get("includeObject", "Metadata"),
-                             self.server.clock(), self.target.version)
-            table = tables.table(resource, [row], {"resourceVersion": str(change.rv)},
-                                 columns=not self.columns_sent)
-            table["apiVersion"] = f"meta.k8s.io/{self.output.version}"
+            data = table_list(self.server.store, self.target, [(change.key, obj)], self.output,
+                              self.query, self.server.clock(), {"resourceVersion": str(change.rv)},
+                              columns=not self.columns_sent)
             self.columns_sent = True
-            data = encode(table)
         elif self.output.mode == "partial":
             data = encode({"kind": "PartialObjectMetadata",
                            "apiVersion": f"meta.k8s.io/{self.output.version}",
