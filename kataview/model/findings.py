@@ -30,12 +30,10 @@ import re
 from dataclasses import dataclass
 
 from kataview.model.analysis import (
-    SANDBOXED_FAMILIES,
     PodFinder,
-    blocking_taints,
     runtime_family,
-    tolerates,
 )
+from kataview.model.node_facts import sandboxed_tolerations, untrusted_taints_with
 from kataview.model.records import ClusterSnapshot, Event, Node, Pod, Taint
 
 SEVERITIES = ("error", "warning", "info")
@@ -116,19 +114,7 @@ def untrusted_taints(node: Node, snapshot: ClusterSnapshot) -> tuple[Taint, ...]
     """NoSchedule/NoExecute taints that mark the node for untrusted workloads: the key or value
     mentions "untrusted", or a sandboxed (kata/gvisor) RuntimeClass tolerates it by key
     (wildcard tolerations do not count)."""
-    sandboxed_tolerations = [
-        toleration
-        for rc in snapshot.runtime_classes.values()
-        if runtime_family(rc.handler) in SANDBOXED_FAMILIES
-        for toleration in rc.tolerations
-        if toleration.key
-    ]
-    found = []
-    for taint in blocking_taints(node):
-        text = f"{taint.key}={taint.value}".lower()
-        if "untrusted" in text or any(tolerates(tol, taint) for tol in sandboxed_tolerations):
-            found.append(taint)
-    return tuple(found)
+    return untrusted_taints_with(node, sandboxed_tolerations(snapshot))
 
 
 # -- the checks ------------------------------------------------------------------------------
