@@ -120,6 +120,8 @@ def test_a_signal_ends_the_demo_and_removes_its_temp_files(tmux_demo, tmp_path, 
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and running(pid):
         time.sleep(0.1)
-    assert not running(pid), f"kataview ({pid}) still runs after {how}"
+    if running(pid):
+        os.kill(pid, signal.SIGKILL)  # ours: never leave it behind, even when the test fails
+        raise AssertionError(f"kataview ({pid}) still ran 15 s after {how}")
     left = [entry.name for entry in temp.iterdir()]
     assert left == [], f"left behind in TMPDIR: {left}"
