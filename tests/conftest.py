@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,11 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def ui_home(isolated_home, monkeypatch):
+    """isolated_home, with local time pinned to UTC: screens print clock times."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    return isolated_home

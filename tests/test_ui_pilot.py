@@ -24,11 +24,8 @@ from ui_fixtures import (
 
 
 @pytest.fixture(autouse=True)
-def isolated_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
+def isolated_state(ui_home):
+    return ui_home
 
 
 async def until(pilot, condition, timeout: float = 5.0) -> None:

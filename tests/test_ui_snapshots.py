@@ -21,10 +21,8 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48"
 
 
 @pytest.fixture(autouse=True)
-def isolated_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
+def isolated_state(ui_home):
+    return ui_home
 
 
 def ready(*then):
