@@ -14,7 +14,6 @@ Exit codes: 0 done; 1 the pod, node or VM could not be read (one line on stderr)
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from typing import Any
 
@@ -23,6 +22,7 @@ from kataview.hosts.ssh import SSHOptions, SSHPool
 from kataview.hosts.vmfacts import VMDetailGatherer
 from kataview.model.records import ClusterSnapshot, Pod
 from kataview.model.vm import VMDetail, uptime_text, vm_detail_json
+from kataview.report import json_text, write_in_pieces
 from kataview.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -85,8 +85,7 @@ def run_vm(settings: Settings, target: str, as_json: bool) -> int:
                   "confirm the fingerprint", file=sys.stderr)
         return EXIT_FAILED
     if as_json:
-        json.dump(vm_detail_json(detail), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        write_in_pieces(json_text(vm_detail_json(detail)))
     else:
         print_detail(detail)
     return EXIT_OK
