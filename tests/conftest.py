@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parent / "corpus"
 REQUIRE_INTEGRATION = os.environ.get("KATAVIEW_REQUIRE_INTEGRATION") == "1"
 
 
@@ -39,7 +39,7 @@ def require_root(why: str) -> None:
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS.is_dir():
-        pytest.fail(f"corpus not found at {CORPUS}: the repository must sit beside shared/")
+        pytest.fail(f"corpus not found at {CORPUS}: tests/corpus is part of the repository")
     return CORPUS
 
 

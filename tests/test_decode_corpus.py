@@ -1,4 +1,4 @@
-"""Decode the real objects of shared/corpus (nodes, runtimeclasses, pods, events) into records
+"""Decode the real objects of tests/corpus (nodes, runtimeclasses, pods, events) into records
 and check them against the answers in EXPECTED.md, which are loaded, not copied here.
 
 Some corpus files are not objects (kubectl tables, describe output, logs); for those the test
@@ -37,7 +37,7 @@ def blocks_under(corpus: Path, folder: str) -> list[str]:
 
 
 def corpus_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    return Path(__file__).resolve().parent / "corpus"
 
 
 def params(folder: str) -> list[str]:

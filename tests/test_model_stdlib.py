@@ -1,4 +1,4 @@
-"""kataview/model is stdlib only (DESIGN.md layers): every import in it is the standard library
+"""kataview/model is stdlib only (the layer map in tests/test_import_hygiene.py): every import in it is the standard library
 or kataview.model itself."""
 
 from __future__ import annotations

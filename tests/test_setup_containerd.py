@@ -14,7 +14,7 @@ from kataview.setup.containerd_inspect import inspect_containerd_config
 from kataview.setup.containerd_schema import check_runtime_keys, runtime_key_findings
 from kataview.setup.containerd_dropin import imports_cover, plan_containerd_dropin
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parent / "corpus"
 CONFIGS = CORPUS / "containerd-config"
 KATA_CONFIG = "/opt/kata/share/defaults/kata-containers/configuration-qemu.toml"
 V2 = ("plugins", "io.containerd.grpc.v1.cri", "containerd", "runtimes")

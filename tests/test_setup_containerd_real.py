@@ -21,7 +21,7 @@ from kataview.setup.toml_edit import ConfigError
 
 pytestmark = pytest.mark.integration
 
-CONFIGS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "containerd-config"
+CONFIGS = Path(__file__).resolve().parent / "corpus" / "containerd-config"
 KATA_CONFIG = "/opt/kata/share/defaults/kata-containers/configuration-qemu.toml"
 
 WRITTEN = {

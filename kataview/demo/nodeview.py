@@ -2,7 +2,7 @@
 
 Each Running pod whose RuntimeClass handler is a Kata one has a shim, two virtiofsd and a
 QEMU (``kata``, ``kata-qemu``) or a Cloud Hypervisor (``kata-clh``), with command lines
-shaped like ../shared/corpus; other pods get a runc shim and a pause process. ``NodeView``
+shaped like tests/corpus; other pods get a runc shim and a pause process. ``NodeView``
 gives the process table, a VMM's argv and /proc facts, persist.json and the shim's metrics
 page; kataview.demo.nodeshell turns them into what a node's commands print.
 """

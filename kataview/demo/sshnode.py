@@ -13,7 +13,7 @@ What the nodes run (``nodeview.NodeView``) is read from the demo's object store 
 request, so a pod the demo adds (or deletes) gets (or loses) its VM: each Running pod whose
 RuntimeClass handler is a Kata one has a shim, two virtiofsd and a QEMU (``kata``,
 ``kata-qemu``) or a Cloud Hypervisor (``kata-clh``), with command lines shaped like
-../shared/corpus. This module is the SSH side: the server, its sessions and the
+tests/corpus. This module is the SSH side: the server, its sessions and the
 shim-monitor channel.
 
 One server serves every node: the login user names the node. ``write_client_files``
