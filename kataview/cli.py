@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from kataview import __version__
 from kataview.kube.errors import KubeConfigError
@@ -60,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     vm = commands.add_parser("vm", help="VM detail of one pod, over SSH")
     add_connection_flags(vm, subcommand=True)
-    vm.add_argument("pod", metavar="NAMESPACE/POD")
-    vm.add_argument("--json", action="store_true", default=False)
-    vm.add_argument("--ssh-config", metavar="F")
+    vm.add_argument("pod", metavar="NAMESPACE/POD | -n NAMESPACE POD")
+    vm.add_argument("--json", action="store_true", default=False, help="print JSON (documented in the README)")
+    vm.add_argument("--ssh-config", metavar="F", help="OpenSSH client config for reaching nodes (default ~/.ssh/config)")
     vm.add_argument("--demo", action="store_true",
                     help="a pod of the embedded demo cluster, read from its SSH node (no cluster, no network)")
 
@@ -70,9 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
                                 add_help=False)
     setup.add_argument("rest", nargs=argparse.REMAINDER)
 
-    demo = commands.add_parser("demo", help="the embedded demo cluster")
-    demo.add_argument("rest", nargs=argparse.REMAINDER)
+    add_demo_parser(commands)
     return parser
+
+
+SERVE_ONLY = {"port": 0, "kubeconfig_out": None, "plain_http": False}  # option -> its default
+
+
+def add_demo_parser(commands: Any) -> None:
+    """`kataview demo`: the dashboard on the embedded cluster, or with --serve its API for other
+    tools. The serve options come from kataview.demo.serve, so this help lists all of them."""
+    from kataview.demo.serve import serve_parser
+
+    demo = commands.add_parser("demo", help="the embedded demo cluster", parents=[serve_parser(add_help=False)],
+                               description="Run the dashboard on the embedded demo cluster, or with --serve "
+                                           "serve its Kubernetes API on loopback for kubectl and kataview.",
+                               epilog="--port, --kubeconfig-out and --plain-http apply with --serve; "
+                                      "--read-only to the dashboard.")
+    demo.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
+                      help="the dashboard refuses every change (as kataview --read-only)")
 
 
 def build_settings(args: argparse.Namespace) -> Settings:
@@ -131,18 +147,22 @@ def run_setup(rest: list[str], global_flags: list[str] = ()) -> int:
     return app.return_code or EXIT_OK
 
 
-def run_demo(rest: list[str]) -> int:
-    from kataview.demo.serve import serve_main
+def run_demo(args: argparse.Namespace) -> int:
+    """The options were parsed (and checked) by the `demo` subparser; --serve gets them again,
+    as the argument list after `demo`, from its own parser."""
+    if args.serve:
+        from kataview.demo.serve import serve_main
 
-    if "--serve" in rest:
-        return serve_main([arg for arg in rest if arg != "--serve"])
+        if "--read-only" in args.rest:
+            print("kataview demo: --read-only applies to the dashboard, not to --serve", file=sys.stderr)
+            return EXIT_USAGE
+        return serve_main(args.rest)
+    given = [name for name, default in SERVE_ONLY.items() if getattr(args, name) != default]
+    if given:
+        print(f"kataview demo: --{given[0].replace('_', '-')} needs --serve", file=sys.stderr)
+        return EXIT_USAGE
     from kataview.ui.run import run_tui
 
-    parser = argparse.ArgumentParser(prog="kataview demo")
-    parser.add_argument("--nodes", type=int, default=None)
-    parser.add_argument("--pods", type=int, default=None)
-    parser.add_argument("--read-only", action="store_true")
-    args = parser.parse_args(rest)
     return run_tui(Settings(demo=True, read_only=args.read_only, theme=remembered_theme()),
                    demo_size=(args.nodes, args.pods))
 
@@ -151,7 +171,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "setup":
         return run_setup(args.rest, args.global_flags)
     if args.command == "demo":
-        return run_demo(args.rest)
+        return run_demo(args)
     settings = build_settings(args)
     if args.command == "report":
         from kataview.report import run_report
@@ -186,10 +206,10 @@ def subcommand_index(argv: list[str], command: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    # `setup` and `demo` hand their own options on to their own parsers.
+    # `setup` hands its own options on to its own parsers, `demo --serve` to serve's.
     argv = list(sys.argv[1:] if argv is None else argv)
     args, extras = parser.parse_known_args(argv)
-    if args.command in ("setup", "demo"):
+    if args.command == "setup" or (args.command == "demo" and not extras):
         index = subcommand_index(argv, args.command)
         args.global_flags, args.rest = argv[:index], argv[index + 1:]
     elif extras:

@@ -34,11 +34,16 @@ class VMCommandError(Exception):
         self.exit_code = exit_code
 
 
-def parse_target(text: str) -> tuple[str, str]:
-    namespace, sep, name = text.partition("/")
-    if not sep or not namespace or not name or "/" in name:
-        raise VMCommandError(f"expected NAMESPACE/POD, got {text!r}", EXIT_USAGE)
-    return namespace, name
+def parse_target(text: str, namespace: str | None = None) -> tuple[str, str]:
+    """`NAMESPACE/POD`, or `POD` with `-n NAMESPACE` (as kubectl); both at once must agree."""
+    if "/" not in text and namespace and text:
+        return namespace, text
+    given, sep, name = text.partition("/")
+    if not sep or not given or not name or "/" in name:
+        raise VMCommandError(f"expected NAMESPACE/POD or -n NAMESPACE POD, got {text!r}", EXIT_USAGE)
+    if namespace and namespace != given:
+        raise VMCommandError(f"-n {namespace} and {text} name different namespaces", EXIT_USAGE)
+    return given, name
 
 
 def find_pod(snapshot: ClusterSnapshot, namespace: str, name: str) -> Pod:
@@ -52,7 +57,7 @@ async def gather(settings: Settings, target: str, options: SSHOptions | None = N
     """With ``settings.demo`` the embedded demo cluster is listed and its SSH node answers."""
     from kataview.live import gather_once
 
-    namespace, name = parse_target(target)
+    namespace, name = parse_target(target, settings.namespace)
 
     async def fetch(_info: Any, snapshot: ClusterSnapshot, overrides: dict[str, Any]) -> VMDetail:
         pod = find_pod(snapshot, namespace, name)

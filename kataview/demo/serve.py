@@ -18,15 +18,19 @@ from .scenario import classic_objects
 from .generator import generated_objects
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kataview demo --serve",
+def serve_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    """The options of `kataview demo --serve`; the CLI's `demo` command takes them as a parent
+    parser (add_help=False), so `kataview demo --help` lists them."""
+    parser = argparse.ArgumentParser(prog="kataview demo --serve", add_help=add_help,
                                      description="Serve the demo cluster's Kubernetes API on loopback.")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--nodes", type=int, help="generate a cluster with N nodes")
-    parser.add_argument("--pods", type=int, help="generate a cluster with N pods")
+    parser.add_argument("--serve", action="store_true",
+                        help="serve the cluster's API on 127.0.0.1 and print a kubeconfig for it "
+                             "(instead of the dashboard)")
+    parser.add_argument("--nodes", type=int, metavar="N", help="generate a cluster with N nodes")
+    parser.add_argument("--pods", type=int, metavar="N", help="generate a cluster with N pods")
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: any free one)")
-    parser.add_argument("--kubeconfig-out", type=Path, help="where to write the kubeconfig")
+    parser.add_argument("--port", type=int, default=0, metavar="N", help="TCP port on 127.0.0.1 (default: any free one)")
+    parser.add_argument("--kubeconfig-out", type=Path, metavar="F", help="where to write the kubeconfig")
     parser.add_argument("--plain-http", action="store_true", help="serve HTTP instead of HTTPS")
     return parser
 
@@ -49,7 +53,7 @@ def _refuse(path: Path) -> bool:
 
 
 def serve_main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(list(argv) if argv is not None else None)
+    args = serve_parser().parse_args(list(argv) if argv is not None else None)
     if args.kubeconfig_out is not None and _refuse(args.kubeconfig_out):
         print("kataview demo: refusing to write a kubeconfig under ~/.kube", file=sys.stderr)
         return 2
