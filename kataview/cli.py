@@ -13,6 +13,7 @@ import sys
 from typing import Any, Sequence
 
 from kataview import __version__
+from kataview.logsetup import print_error
 from kataview.kube.errors import KubeConfigError
 from kataview.settings import Settings, SettingsError, load_config_file, remembered_theme, settings_from_config
 
@@ -140,7 +141,7 @@ def run_setup(rest: list[str], global_flags: list[str] = ()) -> int:
     except (OSError, ValueError) as error:
         if isinstance(error, SettingsError):
             raise
-        print(f"kataview setup: {error}", file=sys.stderr)
+        print_error("kataview setup", error)
         return EXIT_FAILED
     app = make_app(settings, source, start="setup")
     app.run()
@@ -217,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return dispatch(args)
     except (SettingsError, KubeConfigError) as error:
-        print(f"kataview: {error}", file=sys.stderr)
+        print_error("kataview", error)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

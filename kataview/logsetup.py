@@ -11,7 +11,10 @@
   the file only, Python warnings are captured into the file;
 - nothing secret: `redact()` runs on every record before it is written (Bearer and Basic
   credentials, `token:`/`password:`-like fields, PEM private key blocks). The log screen uses
-  the same function for what it shows.
+  the same function for what it shows;
+- nothing a terminal acts on: every record is passed through `terminal_safe` (control and bidi
+  characters shown, never written), so `cat`/`tail` of the file cannot replay an escape
+  sequence a server or a node sent. `print_error` does both for the commands' stderr.
 
 No textual here: the CLI's non-interactive commands call it too.
 """
@@ -25,6 +28,8 @@ import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping
+
+from kataview.model.terminal_text import terminal_safe
 
 LOG_NAME = "kataview.log"
 MAX_BYTES = 5 * 1024 * 1024
@@ -66,20 +71,41 @@ def register_secret(value: str) -> None:
         _SECRETS.add(value)
 
 
+def error_text(message: object) -> str:
+    """What an error path may put on a terminal: redacted, then made terminal-safe (newlines
+    and tabs kept)."""
+    return terminal_safe(redact(str(message)), lines=True)
+
+
+def print_error(prefix: str, message: object) -> None:
+    """`prefix: message` on stderr, redacted and terminal-safe (a server's error body, a
+    node's output or an exception's text may hold a token or an escape sequence)."""
+    print(f"{prefix}: {error_text(message)}", file=sys.stderr)
+
+
+def terminal_safe_excepthook(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+    """sys.excepthook for the commands: an unexpected traceback still reaches stderr, redacted
+    and terminal-safe (its last line quotes the exception, which may quote a server)."""
+    import traceback
+
+    sys.stderr.write(error_text("".join(traceback.format_exception(kind, error, trace))))
+
+
 class RedactingFilter(logging.Filter):
-    """Formats the record once, redacts message, traceback and stack, and passes it on."""
+    """Formats the record once, redacts message, traceback and stack, makes them
+    terminal-safe, and passes it on."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a bad format string must not lose the record
             message = f"{record.msg!r} {record.args!r}"
-        record.msg, record.args = redact(message), None
+        record.msg, record.args = error_text(message), None
         if record.exc_info:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = error_text(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+            record.stack_info = error_text(record.stack_info)
         return True
 
 
@@ -164,6 +190,8 @@ def setup_logging(*, interactive: bool, level: int | str | None = None,
     except ImportError:
         pass
     logging.captureWarnings(True)  # warnings.warn() goes to the file, not to stderr
+    if not interactive:
+        sys.excepthook = terminal_safe_excepthook
     logging.getLogger("kataview").info("kataview started (pid %d)", os.getpid())
     return opened
 

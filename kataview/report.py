@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from kataview.logsetup import print_error
 from kataview.model.analysis import (
     group_pods_by_runtime,
     node_handlers,
@@ -176,10 +177,10 @@ def report_and_exit_code(settings: Settings, as_json: bool, fail_on: str | None)
     try:
         info, snapshot = asyncio.run(gather_once(settings))
     except KubeConfigError as error:
-        print(f"kataview report: {error}", file=sys.stderr)
+        print_error("kataview report", error)
         return 2
     except KubeError as error:
-        print(f"kataview report: {error}", file=sys.stderr)
+        print_error("kataview report", error)
         return 1
     report = build_report(snapshot, info)
     if as_json:

@@ -8,6 +8,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from kataview.model.terminal_text import terminal_safe_tree
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -66,13 +69,23 @@ def findings_table(report: dict[str, Any]) -> Table:
     return table
 
 
+def report_console() -> Console:
+    """Strings are never read as markup: every one of them comes from the cluster, and a
+    stray `[/]` in a node's runtime version would otherwise end the report in a traceback."""
+    if sys.stdout.isatty():
+        return Console(markup=False)
+    # Piped output is read by people later and grepped: don't fold names at 80 columns.
+    return Console(markup=False, width=int(os.environ.get("COLUMNS", "200")))
+
+
 def print_report(report: dict[str, Any], console: Console | None = None) -> None:
-    if console is None:
-        # Piped output is read by people later and grepped: don't fold names at 80 columns.
-        console = Console() if sys.stdout.isatty() else Console(width=int(os.environ.get("COLUMNS", "200")))
+    """Prints the report's tables. Every string of the report is made terminal-safe first
+    (control and bidi characters shown, never sent), whichever table shows it."""
+    console = console or report_console()
+    report = terminal_safe_tree(report)
     counts = report["counts"]
-    console.print(f"context {report['context']}  server {report['server']}  "
-                  f"{counts['nodes']} nodes, {counts['runtimeClasses']} RuntimeClasses, {counts['pods']} pods")
+    console.print(Text(f"context {report['context']}  server {report['server']}  "
+                       f"{counts['nodes']} nodes, {counts['runtimeClasses']} RuntimeClasses, {counts['pods']} pods"))
     for table in (nodes_table(report), runtime_classes_table(report), runtimes_table(report)):
         console.print(table)
     if report["findings"]:
@@ -80,4 +93,4 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
     else:
         console.print("No findings.")
     for resource, why in sorted(report["unreadable"].items()):
-        console.print(f"[yellow]could not read {resource}: {why}; the rest of the report is complete[/]")
+        console.print(Text(f"could not read {resource}: {why}; the rest of the report is complete", style="yellow"))

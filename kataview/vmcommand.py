@@ -20,7 +20,9 @@ from typing import Any
 from kataview.hosts.errors import NodeError, UnknownHostKey
 from kataview.hosts.ssh import SSHOptions, SSHPool
 from kataview.hosts.vmfacts import VMDetailGatherer
+from kataview.logsetup import print_error
 from kataview.model.records import ClusterSnapshot, Pod
+from kataview.model.terminal_text import terminal_safe
 from kataview.model.vm import VMDetail, uptime_text, vm_detail_json
 from kataview.report import json_text, write_in_pieces
 from kataview.settings import Settings
@@ -78,13 +80,13 @@ def run_vm(settings: Settings, target: str, as_json: bool) -> int:
     try:
         detail = asyncio.run(gather(settings, target))
     except VMCommandError as error:
-        print(f"kataview vm: {error}", file=sys.stderr)
+        print_error("kataview vm", error)
         return error.exit_code
     except KubeError as error:
-        print(f"kataview vm: {error}", file=sys.stderr)
+        print_error("kataview vm", error)
         return EXIT_USAGE if isinstance(error, KubeConfigError) else EXIT_FAILED
     except NodeError as error:
-        print(f"kataview vm: {error}", file=sys.stderr)
+        print_error("kataview vm", error)
         if isinstance(error, UnknownHostKey):
             print("kataview vm: the interactive view (kataview) can add it for you after you "
                   "confirm the fingerprint", file=sys.stderr)
@@ -147,5 +149,7 @@ def _guest(detail: VMDetail) -> str:
 
 
 def print_detail(detail: VMDetail) -> None:
+    """One `Label: value` line per fact; values come from the node (a QEMU command line, a
+    kernel path) and are made terminal-safe."""
     for label, value in detail_lines(detail):
-        print(f"{label + ':':<11} {value}")
+        print(f"{label + ':':<11} {terminal_safe(str(value))}")

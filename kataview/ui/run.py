@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from kataview.logsetup import print_error
 from kataview.settings import Settings, SettingsError
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -18,7 +19,7 @@ def run_tui(settings: Settings, demo_size: tuple[int | None, int | None] | None 
     except SettingsError:
         raise  # bad input: the CLI reports it (exit 2)
     except (OSError, ValueError) as error:
-        print(f"kataview: {error}", file=sys.stderr)
+        print_error("kataview", error)
         return EXIT_FAILED
     from kataview.logsetup import LoggedSource, setup_logging
 

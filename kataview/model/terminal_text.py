@@ -1,0 +1,73 @@
+"""Text from a cluster, a node or a server, made safe to put on a terminal.
+
+    terminal_safe("\\x1b]52;c;aGk=\\x07name")      -> "␛]52;c;aGk=␇name"
+    terminal_safe("evil\\u202etxt.exe")            -> "evil\\u202etxt.exe" (the escape shown)
+
+A terminal acts on C0 and C1 control characters (ESC starts OSC 52 clipboard writes, title
+changes, screen clears; C1 CSI/OSC do the same in one byte on some terminals), and bidi
+overrides and isolates reorder what is shown (a name can read as another). Every such
+character is replaced by something visible, so the output never holds one:
+
+- C0 controls and DEL by their Unicode control pictures (ESC -> ␛, BEL -> ␇, DEL -> ␡);
+- C1 controls, bidi marks/overrides/isolates, U+2028/U+2029 (line separators that
+  `str.splitlines` and some terminals break on) and lone surrogates (unencodable: printing
+  one raises) by a `\\uXXXX` escape.
+
+`lines=True` keeps TAB and newline as they are (multi-line sinks: the log file, a wrapped
+message); by default they are shown too (one-line sinks: a table cell, the header).
+
+Cost: str.isprintable() (one C loop, ~1 ns per character) answers True for almost every
+string a cluster holds, and then the string itself is returned; only the others are
+translated. Pure, stdlib only.
+"""
+
+from __future__ import annotations
+
+BIDI_CONTROLS = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+# Every code point terminal_safe replaces (lone surrogates aside).
+UNSAFE_CODES = frozenset([*range(0x20), 0x7F, *range(0x80, 0xA0), *BIDI_CONTROLS, 0x2028, 0x2029])
+
+
+def _shown(code: int) -> str:
+    if code < 0x20:
+        return chr(0x2400 + code)
+    if code == 0x7F:
+        return "\u2421"
+    return f"\\u{code:04x}"
+
+
+def _table(keep: tuple[int, ...]) -> dict[int, str]:
+    table = {code: _shown(code) for code in UNSAFE_CODES if code not in keep}
+    table.update({code: _shown(code) for code in range(0xD800, 0xE000)})
+    return table
+
+
+_ONE_LINE = _table(keep=())
+_LINES = _table(keep=(0x09, 0x0A))
+
+
+def terminal_safe(text: str, *, lines: bool = False) -> str:
+    """text with every control, bidi and line-separator character made visible (see the
+    module docstring); `lines` keeps TAB and newline."""
+    if not isinstance(text, str):
+        text = str(text)
+    if text.isprintable():
+        return text
+    return text.translate(_LINES if lines else _ONE_LINE)
+
+
+def has_terminal_controls(text: str, *, lines: bool = False) -> bool:
+    """True when terminal_safe would change text (for tests and assertions at sinks)."""
+    return terminal_safe(text, lines=lines) != text
+
+
+def terminal_safe_tree(value):  # noqa: ANN001, ANN201 - any JSON-like value
+    """A copy of a JSON-like value (dicts, lists, tuples, strings) with every string, keys
+    included, passed through terminal_safe; other values as they are."""
+    if isinstance(value, str):
+        return terminal_safe(value)
+    if isinstance(value, dict):
+        return {terminal_safe_tree(key): terminal_safe_tree(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [terminal_safe_tree(item) for item in value]
+    return value
