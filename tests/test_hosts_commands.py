@@ -1,4 +1,4 @@
-"""kataview.hosts.commands: builders, the is_allowed guard, batching through a real shell."""
+"""kataview.hosts.commands and allowlist: builders, the is_allowed guard, batching through a real shell."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from kataview.hosts.commands import (
     ReadFile,
     Uname,
     batch,
-    is_allowed,
     split_batch,
 )
+from kataview.hosts.allowlist import is_allowed
 
 SID = "3871d0c8108c66d3388f883f0d4de0cdf3e724607a06bce653fc13a988cd1985"
 

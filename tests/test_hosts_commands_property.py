@@ -19,10 +19,9 @@ from kataview.hosts.commands import (
     CtrContainerInfo,
     ReadFile,
     batch,
-    command_from_argv,
-    is_allowed,
     readable_path,
 )
+from kataview.hosts.allowlist import command_from_argv, is_allowed
 
 NASTY = [
     "$(reboot)", "`reboot`", "; rm -rf /", "&& halt", "| sh", "\n", "\r", "\0", "'", '"', "\\",

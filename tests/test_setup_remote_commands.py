@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from kataview.hosts.commands import is_allowed
+from kataview.hosts.allowlist import is_allowed
 from kataview.setup.guidance import install_guidance
 from kataview.setup.preflight import parse_preflight, with_second
 from kataview.setup.remote_commands import SetupCommand, command_from_line, is_setup_command

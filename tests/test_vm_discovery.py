@@ -7,6 +7,7 @@ import json
 import pytest
 
 from kataview.hosts import commands as cmd
+from kataview.hosts.allowlist import is_allowed
 from kataview.hosts.discovery import (ProcessTable, discovery_commands, first_container_id, locate, sandbox_from_crictl,
                                       sandbox_from_ctr, sandbox_from_processes, summaries)
 from kataview.hosts.errors import SandboxAmbiguous, SandboxNotFound
@@ -57,7 +58,7 @@ def test_ctr_container_info_annotation():
 def test_discovery_asks_ps_and_crictl_in_one_round_trip():
     commands, root = discovery_commands(pod())
     assert [type(c).__name__ for c in commands] == ["Ps", "CrictlPods"] and root == [False, True]
-    assert cmd.is_allowed(cmd.batch(commands, sudo=root))
+    assert is_allowed(cmd.batch(commands, sudo=root))
     with_container = pod(containers=(ContainerStatus("c", container_id="cri-o://abc"),
                                      ContainerStatus("d", container_id="containerd://" + "f" * 64)))
     assert first_container_id(with_container) == "f" * 64

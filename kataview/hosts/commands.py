@@ -3,10 +3,9 @@
 Every remote command is built from one of the builder classes below. Each validates the
 names and ids it is given (Kubernetes DNS-1123 names, 64-hex or containerd-style ids,
 paths under a short list of prefixes) and raises ``ValueError`` on anything else; values
-are then quoted with ``shlex.quote``. :func:`is_allowed` is the guard the SSH layer calls
-before sending anything: it accepts a string only if it is *exactly* what a builder (or
-:func:`batch`) would render for a valid command, so nothing outside the allowlist can
-pass, however it is spelled.
+are then quoted with ``shlex.quote``. The guard the SSH layer calls before sending anything,
+``kataview.hosts.allowlist.is_allowed``, accepts a string only if it is *exactly* what a
+builder (or :func:`batch`) would render for a valid command.
 
 :func:`batch` joins several commands into one shell script (one SSH round trip);
 :func:`split_batch` cuts the output back into one :class:`CommandResult` per command,
@@ -202,56 +201,6 @@ class CtrContainerInfo(Command):
         return ("ctr", "--connect-timeout", "2s", "-n", "k8s.io", "c", "info", self.container_id)
 
 
-def command_from_argv(argv: Sequence[str]) -> Command:
-    """The builder that renders exactly ``argv`` (without sudo); ``ValueError`` otherwise."""
-    words = tuple(argv)
-    fixed = {Ps().argv(): Ps(), Uname().argv(): Uname(), Nproc().argv(): Nproc(), Id().argv(): Id()}
-    if words in fixed:
-        return fixed[words]
-    from kataview.hosts.preflight_commands import preflight_commands  # it builds on Command
-
-    preflight = preflight_commands()
-    if words in preflight:
-        return preflight[words]
-    match words:
-        case ("cat", "--", path):
-            command: Command = ReadFile(path)
-        case ("crictl", "pods", "--name", name, "--namespace", namespace, "-o", "json"):
-            command = CrictlPods(name, namespace)
-        case ("crictl", "inspectp", pod_id):
-            command = CrictlInspectp(pod_id)
-        case ("ctr", "--connect-timeout", "2s", "-n", "k8s.io", "c", "info", container_id):
-            command = CtrContainerInfo(container_id)
-        case _:
-            raise ValueError(f"not an allowlisted command: {words!r}")
-    if command.argv() != words:  # e.g. a path that only normalises to an allowed one
-        raise ValueError(f"not in canonical form: {words!r}")
-    return command
-
-
-def is_allowed(command_line: str) -> bool:
-    """True only for a rendered allowlisted command or a script made by :func:`batch`."""
-    if not isinstance(command_line, str):
-        return False
-    if "\n" in command_line:
-        return _is_allowed_batch(command_line)
-    return _is_allowed_single(command_line)
-
-
-def _is_allowed_single(command_line: str) -> bool:
-    try:
-        words = shlex.split(command_line)
-    except ValueError:
-        return False
-    sudo = tuple(words[:2]) == SUDO
-    try:
-        command = command_from_argv(words[2:] if sudo else words)
-    except ValueError:
-        return False
-    # Byte-for-byte equality with our own rendering: no other spelling can slip through.
-    return command.render(sudo=sudo) == command_line
-
-
 # --- batching ---------------------------------------------------------------------------
 
 _STDIN = " </dev/null"
@@ -301,19 +250,21 @@ def batch(commands: Sequence[Command], *, sudo: bool | Sequence[bool] = False,
     return "\n".join(lines) + "\n"
 
 
-def _is_allowed_batch(script: str) -> bool:
+def batched_command_lines(script: str) -> list[str] | None:
+    """The command lines of a script exactly as :func:`batch` frames them, in order; None when
+    ``script`` is not framed so (the lines themselves are not checked here: see allowlist)."""
     lines = script.split("\n")
     first = _FIRST_LINE.fullmatch(lines[0])
     if first is None or lines[-1] != "" or (len(lines) - 1) % 5:
-        return False
+        return None
+    found = []
     for index in range((len(lines) - 1) // 5):
         given = lines[5 * index: 5 * index + 5]
         command_line = given[2].removesuffix(_STDIN)
-        if not _is_allowed_single(command_line):
-            return False
         if given != _frame(first.group(1), index, command_line):
-            return False
-    return True
+            return None
+        found.append(command_line)
+    return found
 
 
 def split_batch(stdout: str, stderr: str = "") -> list[CommandResult]:

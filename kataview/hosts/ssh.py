@@ -7,7 +7,7 @@ OpenSSH conventions come from asyncssh itself: it reads the OpenSSH client confi
 with the same options as the node's own connection (see :mod:`kataview.hosts.jump`).
 
 The read-only guard lives here, at the transport: :meth:`NodeConnection.run_script` sends a
-command line only if :func:`commands.is_allowed` accepts it, and
+command line only if :func:`allowlist.is_allowed` accepts it, and
 :meth:`NodeConnection.read_monitor` opens only a shim monitor socket path. Anything else
 raises :class:`CommandRefused` before a byte leaves the process.
 
@@ -30,6 +30,7 @@ from typing import Any
 import asyncssh
 
 from kataview.hosts import commands as cmd
+from kataview.hosts.allowlist import is_allowed
 from kataview.hosts.errors import (AuthenticationFailed, CommandRefused, CommandTimeout,
                                    ConnectionRefused, HostKeyError, NodeError, NodeUnreachable,
                                    SSHFailure, SudoMissing, SudoPasswordRequired)
@@ -127,7 +128,7 @@ class NodeConnection:
 
     async def run_script(self, script: str) -> tuple[str, str, int | None]:
         """Send one allowlisted command line or batch; refuse anything else unsent."""
-        if not cmd.is_allowed(script):
+        if not is_allowed(script):
             raise CommandRefused(self.node, f"refused to send a command outside the read-only "
                                             f"allowlist to {self.node}: {script[:80]!r}")
         try:
