@@ -123,7 +123,7 @@ def report(name: str, cold: list[float], warm: list[float]) -> None:
 
 def forget_connections(app) -> None:
     pool = app.vm_gatherer().pool
-    for name in list(pool._connections):
+    for name in pool.connected():
         pool.forget(name)
 
 

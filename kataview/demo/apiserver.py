@@ -59,7 +59,7 @@ class ApiServerDouble:
         self._dir: Path | None = None
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._open_watches: set = set()
+        self.open_watches: set = set()  # the watchers of watches being served
         self.faults.on_drop_watches = self._drop_watches
         self.faults.on_compact = self.store.compact
 
@@ -116,7 +116,7 @@ class ApiServerDouble:
             return
 
         def drop() -> None:
-            for watcher in list(self._open_watches):
+            for watcher in list(self.open_watches):
                 watcher.queue.put_nowait(DROP)
 
         try:

@@ -42,11 +42,11 @@ class _Server(asyncssh.SSHServer):
         self.node, self.user = node, ""
 
     def connection_made(self, conn: Any) -> None:
-        self.node._connections.add(conn)
+        self.node.connections.add(conn)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.node._connections.difference_update(
-            {conn for conn in self.node._connections if conn.is_closed()})
+        self.node.connections.difference_update(
+            {conn for conn in self.node.connections if conn.is_closed()})
 
     def begin_auth(self, username: str) -> bool:
         self.user = username
@@ -81,7 +81,7 @@ class DemoSSHNode:
         self.client_key = asyncssh.generate_private_key("ssh-ed25519")
         self.port = 0
         self._server: Any = None
-        self._connections: set[Any] = set()
+        self.connections: set[Any] = set()  # open client connections, which stop() cuts
         self.commands = 0  # scripts answered (tests and the benchmark look)
 
     async def start(self, port: int = 0) -> None:
@@ -123,6 +123,6 @@ class DemoSSHNode:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        for conn in list(self._connections):
+        for conn in list(self.connections):
             conn.abort()
-        self._connections.clear()
+        self.connections.clear()

@@ -5,18 +5,17 @@ ADDED/DELETED as on the real server) and Table events (column definitions on the
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Callable, Protocol
 
 import msgspec
 from aiohttp import web
 
 from . import status as st
+from .faults import Faults
 from .reads import ApiError, Output, Target, predicate, table_list
 from .recording import RECORD
-from .store import Change, Expired
-
-if TYPE_CHECKING:
-    from .apiserver import ApiServerDouble
+from .store import Change, Expired, ObjectStore
 
 encode = msgspec.json.Encoder().encode
 DROP = object()  # queued by drop_watches(): abort the connection
@@ -24,8 +23,18 @@ DEFAULT_TIMEOUT = 1800.0
 BATCH = 500  # queued events sent in one write
 
 
+class WatchHost(Protocol):
+    """What a watch needs of the server that serves it (the API double is one)."""
+
+    store: ObjectStore
+    faults: Faults
+    clock: Callable[[], datetime]
+    bookmark_interval: float
+    open_watches: set  # the store's watchers of open watches, which drop_watches() aborts
+
+
 class WatchStream:
-    def __init__(self, server: ApiServerDouble, request: web.Request, target: Target,
+    def __init__(self, server: WatchHost, request: web.Request, target: Target,
                  output: Output, query: dict[str, str]):
         self.server, self.request, self.target = server, request, target
         self.output, self.query = output, query
@@ -67,7 +76,7 @@ class WatchStream:
         except Expired as expired:
             await self._error(response, expired)
             return response
-        self.server._open_watches.add(watcher)
+        self.server.open_watches.add(watcher)
         try:
             self.last_rv = floor
             for change in backlog:
@@ -79,7 +88,7 @@ class WatchStream:
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         finally:
-            self.server._open_watches.discard(watcher)
+            self.server.open_watches.discard(watcher)
             self.server.store.unsubscribe(watcher)
         return response
 

@@ -239,6 +239,10 @@ class SSHPool:
             self.forget(node.name)  # a warm connection that dropped: one retry on a fresh one
             return await (await self.connection(node)).run(commands, root)
 
+    def connected(self) -> list[str]:
+        """The names of the nodes with a pooled connection (open or not yet found dropped)."""
+        return list(self._connections)
+
     def forget(self, name: str) -> None:
         connection = self._connections.pop(name, None)
         if connection is not None:
