@@ -131,7 +131,7 @@ def run_setup(rest: list[str], global_flags: list[str] = ()) -> int:
     if rest and not rest[0].startswith("-"):
         print(f"kataview setup: unknown target {rest[0]!r}; use 'containerd' or 'crio'", file=sys.stderr)
         return EXIT_USAGE
-    from kataview.sources import build_source
+    from kataview.live import build_source
     from kataview.ui.app import make_app
 
     # the guided screen takes the connection flags before and after `setup`

@@ -155,6 +155,7 @@ class DemoSource:
 
 
 def build_source(settings: Settings, demo_size: tuple[int | None, int | None] | None = None):
+    """The source for these settings: the embedded demo or a live cluster."""
     if settings.demo or demo_size:
         return DemoSource(settings, demo_size or (None, None))
     return LiveSource(settings)

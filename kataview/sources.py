@@ -2,6 +2,7 @@
 
 A source runs until cancelled and calls `publish(snapshot, state)` whenever it has news; the
 UI never reaches into the kube layer itself. `make_app(settings, source)` takes any of these.
+The live and demo sources, and `build_source` that picks one, are in kataview.live.
 """
 
 from __future__ import annotations
@@ -46,9 +47,3 @@ class StaticSource:
             snapshot, state = await self._queue.get()
             publish(snapshot, state)
 
-
-def build_source(settings, demo_size=None) -> SnapshotSource:
-    """The source for these settings: the embedded demo or a live cluster (see kataview.live)."""
-    from kataview.live import build_source as build
-
-    return build(settings, demo_size)

@@ -10,6 +10,7 @@ import json
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
+from .reader import node_path
 from .transport import KubeTransport
 
 RUNTIME_CLASSES = "/apis/node.k8s.io/v1/runtimeclasses"
@@ -62,7 +63,7 @@ class ClusterWriter:
                                 labels: Mapping[str, str | None]) -> dict[str, Any]:
         """Set labels on a node; a value of None removes that label (JSON merge patch)."""
         body = {"metadata": {"labels": dict(labels)}}
-        return await self._call("PATCH", _node_path(node), body, MERGE_PATCH)
+        return await self._call("PATCH", node_path(node), body, MERGE_PATCH)
 
     async def set_node_taints(self, node: str, taints: Sequence[Mapping[str, str]],
                               resource_version: str | None = None) -> dict[str, Any]:
@@ -71,7 +72,7 @@ class ClusterWriter:
         body: dict[str, Any] = {"spec": {"taints": [dict(taint) for taint in taints]}}
         if resource_version:
             body["metadata"] = {"resourceVersion": resource_version}
-        return await self._call("PATCH", _node_path(node), body, MERGE_PATCH)
+        return await self._call("PATCH", node_path(node), body, MERGE_PATCH)
 
 
 def _policies_path(namespace: str) -> str:
@@ -80,7 +81,3 @@ def _policies_path(namespace: str) -> str:
 
 def _pods_path(namespace: str) -> str:
     return f"/api/v1/namespaces/{quote(namespace, safe='')}/pods"
-
-
-def _node_path(node: str) -> str:
-    return f"/api/v1/nodes/{quote(node, safe='')}"

@@ -16,6 +16,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping
 
+from kataview.kube.reader import get_object, node_path
 from kataview.kube.transport import KubeTransport
 from kataview.setup.containerd import plan_containerd_patch
 from kataview.setup.containerd_command import containerd_check
@@ -312,7 +313,6 @@ class RestartRuntime(Step):
         """Wait for the node's Ready condition to be True again (when a cluster is connected)."""
         if not (self.ctx.node and self.ctx.transport):
             return ""
-        from kataview.setup.steps_kube import get_object, node_path
         start = time.monotonic()
         while True:
             node = await get_object(self.ctx.transport, node_path(self.ctx.node)) or {}
@@ -371,7 +371,6 @@ class VerifyHandler(Step):
     async def _node_note(self) -> str:
         if not (self.ctx.node and self.ctx.transport):
             return ""
-        from kataview.setup.steps_kube import get_object, node_path
         node = await get_object(self.ctx.transport, node_path(self.ctx.node))
         reported = (node or {}).get("status", {}).get("runtimeHandlers")
         if reported is None:

@@ -7,11 +7,10 @@ run (dryRun=All), then for real. Reads use the transport's GET.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping
 from urllib.parse import quote
 
-from kataview.kube.errors import NotFound
+from kataview.kube.reader import get_object, node_path
 from kataview.kube.transport import KubeTransport
 from kataview.kube.writer import RUNTIME_CLASSES, ClusterWriter
 from kataview.setup.cri_status import CriStatusError
@@ -19,23 +18,13 @@ from kataview.setup.manifests import network_policy_manifest, runtime_class_mani
 from kataview.setup.steps import (PatchRuntimeConfig, RestartRuntime, SetupContext, Step, StepError,
                                   StepPlan, StepResult, StepState, VerifyHandler)
 
-__all__ = ["CreateRuntimeClass", "IsolateNamespace", "LabelAndTaintNode", "SetupFlow", "get_object",
-           "node_path"]
+__all__ = ["CreateRuntimeClass", "IsolateNamespace", "KubeStep", "LabelAndTaintNode", "SetupFlow"]
 
 
-def node_path(node: str) -> str:
-    return f"/api/v1/nodes/{quote(node, safe='')}"
+class KubeStep(Step):
+    """A step that reads and changes the cluster (it needs a connected transport)."""
 
-
-async def get_object(transport: KubeTransport, path: str) -> dict[str, Any] | None:
-    try:
-        return json.loads(await transport.get_json_bytes(path))
-    except NotFound:
-        return None
-
-
-class _KubeStep(Step):
-    def _transport(self) -> KubeTransport:
+    def connected_transport(self) -> KubeTransport:
         if self.ctx.transport is None:
             raise StepError("not connected to a cluster")
         return self.ctx.transport
@@ -43,10 +32,10 @@ class _KubeStep(Step):
     def writer(self, dry_run: bool) -> Any:
         if self.ctx.writer_factory is not None:
             return self.ctx.writer_factory(dry_run)
-        return ClusterWriter(self._transport(), dry_run=dry_run)
+        return ClusterWriter(self.connected_transport(), dry_run=dry_run)
 
 
-class CreateRuntimeClass(_KubeStep):
+class CreateRuntimeClass(KubeStep):
     name = "runtime-class"
     title = "Create the RuntimeClass"
 
@@ -66,7 +55,7 @@ class CreateRuntimeClass(_KubeStep):
         return f"{RUNTIME_CLASSES}/{quote(self.class_name, safe='')}"
 
     async def _check(self) -> tuple[StepState, str, dict]:
-        found = await get_object(self._transport(), self._path())
+        found = await get_object(self.connected_transport(), self._path())
         if found is None:
             return StepState.TODO, f"RuntimeClass {self.class_name!r} does not exist", {}
         if found.get("handler") != self.ctx.handler:
@@ -93,7 +82,7 @@ class CreateRuntimeClass(_KubeStep):
     async def _undo(self) -> tuple[StepState, str, dict]:
         if not (self.created or self.last_applied().get("created")):
             return StepState.SKIPPED, f"kataview did not create RuntimeClass {self.class_name!r}", {}
-        if await get_object(self._transport(), self._path()) is not None:
+        if await get_object(self.connected_transport(), self._path()) is not None:
             await self.writer(False).delete_runtime_class(self.class_name)
         self.created = False
         return StepState.DONE, f"deleted RuntimeClass {self.class_name!r}", {"name": self.class_name}
@@ -103,7 +92,7 @@ def _same_taint(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
     return all(a.get(k, "") == b.get(k, "") for k in ("key", "value", "effect"))
 
 
-class LabelAndTaintNode(_KubeStep):
+class LabelAndTaintNode(KubeStep):
     name = "label-and-taint-node"
     title = "Label and taint the node"
 
@@ -115,7 +104,7 @@ class LabelAndTaintNode(_KubeStep):
     async def _node(self) -> dict[str, Any]:
         if not self.ctx.node:
             raise StepError("no node chosen")
-        node = await get_object(self._transport(), node_path(self.ctx.node))
+        node = await get_object(self.connected_transport(), node_path(self.ctx.node))
         if node is None:
             raise StepError(f"node {self.ctx.node!r} not found")
         return node
@@ -178,7 +167,7 @@ class LabelAndTaintNode(_KubeStep):
         return StepState.DONE, f"node {self.ctx.node}: labels restored, {len(added)} taint(s) removed", {}
 
 
-class IsolateNamespace(_KubeStep):
+class IsolateNamespace(KubeStep):
     """Optional. Needs ClusterWriter.create_network_policy / delete_network_policy."""
 
     name = "network-policy"
@@ -203,7 +192,7 @@ class IsolateNamespace(_KubeStep):
         return found
 
     async def _check(self) -> tuple[StepState, str, dict]:
-        found = await get_object(self._transport(), self._path())
+        found = await get_object(self.connected_transport(), self._path())
         name = self.manifest()["metadata"]["name"]
         if found is None:
             return StepState.TODO, f"NetworkPolicy {name!r} not in {self.ctx.untrusted_namespace}", {}
@@ -226,7 +215,7 @@ class IsolateNamespace(_KubeStep):
         if not (self.created or self.last_applied().get("created")):
             return StepState.SKIPPED, "kataview did not create the NetworkPolicy", {}
         meta = self.manifest()["metadata"]
-        if await get_object(self._transport(), self._path()) is not None:
+        if await get_object(self.connected_transport(), self._path()) is not None:
             await self._writer_method(False, "delete_network_policy")(meta["namespace"], meta["name"])
         self.created = False
         return StepState.DONE, f"deleted NetworkPolicy {meta['name']!r}", {}

@@ -20,10 +20,11 @@ from kataview.hosts.ssh import SSHPool
 from kataview.hosts.vmfacts import VMDetailGatherer
 from kataview.kube import api_types
 from kataview.kube.decode import pod_record
+from kataview.kube.reader import get_object
 from kataview.model.records import Node
 from kataview.setup.manifests import to_yaml, tolerations_for
 from kataview.setup.steps import SetupContext, StepPlan, StepState
-from kataview.setup.steps_kube import _KubeStep, get_object
+from kataview.setup.steps_kube import KubeStep
 
 __all__ = ["SmokeTest", "guest_kernel_version", "smoke_pod_manifest", "vm_kernel_probe"]
 
@@ -73,7 +74,7 @@ def vm_kernel_probe(pool: SSHPool, node: Node) -> Probe:
     return probe
 
 
-class SmokeTest(_KubeStep):
+class SmokeTest(KubeStep):
     name = "smoke-test"
     title = "Smoke test: a pod in a VM"
 
@@ -96,7 +97,7 @@ class SmokeTest(_KubeStep):
         return f"/api/v1/namespaces/{quote(meta['namespace'], safe='')}/pods/{quote(meta['name'], safe='')}"
 
     async def _check(self) -> tuple[StepState, str, dict]:
-        pod = await get_object(self._transport(), self._path())
+        pod = await get_object(self.connected_transport(), self._path())
         if pod is None:
             return StepState.TODO, "no smoke-test pod yet", {}
         phase = pod.get("status", {}).get("phase", "Pending")
@@ -110,7 +111,7 @@ class SmokeTest(_KubeStep):
                         "its VM over SSH and compare kernels", to_yaml(self.manifest()), "yaml")
 
     async def _apply(self) -> tuple[StepState, str, dict]:
-        pod = await get_object(self._transport(), self._path())
+        pod = await get_object(self.connected_transport(), self._path())
         if pod is None:
             manifest = self.manifest()
             await self.writer(True).create_pod(manifest)
@@ -132,7 +133,7 @@ class SmokeTest(_KubeStep):
         """(pod, how long) once Running; (None, why) after the timeout or on a failure."""
         start, phase, reason = time.monotonic(), "absent", ""
         while time.monotonic() - start <= self.timeout:
-            pod = await get_object(self._transport(), self._path())
+            pod = await get_object(self.connected_transport(), self._path())
             status = (pod or {}).get("status", {})
             phase = status.get("phase", "Pending") if pod else "absent"
             waiting = [s.get("state", {}).get("waiting", {}) for s in status.get("containerStatuses") or []]
@@ -148,7 +149,7 @@ class SmokeTest(_KubeStep):
     async def _undo(self) -> tuple[StepState, str, dict]:
         if not (self.created or self.last_applied().get("created") or self._failed_created()):
             return StepState.SKIPPED, "kataview did not create the smoke-test pod", {}
-        if await get_object(self._transport(), self._path()) is not None:
+        if await get_object(self.connected_transport(), self._path()) is not None:
             await self.writer(False).delete_pod(self.namespace, "kataview-smoke")
         self.created = False
         return StepState.DONE, f"deleted pod {self.namespace}/kataview-smoke", {}

@@ -11,7 +11,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def run_tui(settings: Settings, demo_size: tuple[int | None, int | None] | None = None) -> int:
-    from kataview.sources import build_source  # written by the lead: demo or live
+    from kataview.live import build_source  # demo or live
     from kataview.ui.app import make_app
 
     try:
