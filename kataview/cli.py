@@ -1,8 +1,7 @@
 """The command line: build Settings, then run the TUI or one non-interactive command.
 
-Exit codes: 0 done; 1 the command ran but failed (server unreachable, API error);
-2 bad input (usage, kubeconfig, config file), reported in one line without a traceback;
-130 interrupted.
+Exit codes: one table, kataview.model.exit_codes (each --help lists its command's codes).
+Bad input is reported in one line without a traceback.
 """
 
 from __future__ import annotations
@@ -15,9 +14,20 @@ from typing import Any, Sequence
 from kataview import __version__
 from kataview.logsetup import print_error
 from kataview.kube.errors import KubeConfigError
+from kataview.model.exit_codes import Exit, epilog
 from kataview.settings import Settings, SettingsError, load_config_file, remembered_theme, settings_from_config
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_USAGE = Exit.OK, Exit.USAGE
+# --fail-on takes the severity words of the report and of the TUI's SEV column
+FAIL_ON_WORDS = {"error": "error", "warning": "warning", "warn": "warning", "info": "info"}
+RAW = argparse.RawDescriptionHelpFormatter  # keeps the exit-code table's lines
+
+
+def fail_on_word(text: str) -> str:
+    word = FAIL_ON_WORDS.get(text.lower())
+    if word is None:
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(FAIL_ON_WORDS)})")
+    return word
 
 
 def add_connection_flags(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
@@ -43,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kataview",
         description="A terminal dashboard for clusters that run runc, Kata Containers and gVisor side by side.",
+        epilog=epilog(), formatter_class=RAW,
     )
     parser.add_argument("--version", action="version", version=f"kataview {__version__}")
     add_connection_flags(parser)
@@ -51,15 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="run on the embedded demo cluster (no cluster, no network)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    report = commands.add_parser("report", help="one-shot inventory and findings")
+    report = commands.add_parser("report", help="one-shot inventory and findings", epilog=epilog("report"),
+                                 formatter_class=RAW)
     add_connection_flags(report, subcommand=True)
     report.add_argument("--json", action="store_true", default=False, help="print JSON (documented in the README)")
     report.add_argument("--demo", action="store_true", help="report on the embedded demo cluster")
-    report.add_argument("--fail-on", choices=("warning", "error"), default=None,
+    report.add_argument("--fail-on", type=fail_on_word, default=None, metavar="{error,warning,warn,info}",
                         help="exit 1 when a finding of this severity or worse exists (for cron and CI); "
                              "with 'warning' an unreadable resource counts too")
 
-    vm = commands.add_parser("vm", help="VM detail of one pod, over SSH")
+    vm = commands.add_parser("vm", help="VM detail of one pod, over SSH", epilog=epilog("vm"), formatter_class=RAW)
     add_connection_flags(vm, subcommand=True)
     vm.add_argument("pod", metavar="NAMESPACE/POD | -n NAMESPACE POD")
     vm.add_argument("--json", action="store_true", default=False, help="print JSON (documented in the README)")
@@ -87,7 +99,7 @@ def add_demo_parser(commands: Any) -> None:
                                description="Run the dashboard on the embedded demo cluster, or with --serve "
                                            "serve its Kubernetes API on loopback for kubectl and kataview.",
                                epilog="--port, --kubeconfig-out and --plain-http apply with --serve; "
-                                      "--read-only to the dashboard.")
+                                      "--read-only to the dashboard.\n\n" + epilog("demo"), formatter_class=RAW)
     demo.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
                       help="the dashboard refuses every change (as kataview --read-only)")
 
@@ -114,19 +126,37 @@ def build_settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def run_setup(rest: list[str], global_flags: list[str] = ()) -> int:
-    if rest[:1] == ["containerd"]:
+SETUP_HELP = """\
+usage: kataview setup containerd --config F [...]   patch a local containerd config (--help: its options)
+       kataview setup crio --config-dir D [...]     add a CRI-O drop-in (--help: its options)
+       kataview setup [--kubeconfig F] [--context C] [--read-only] [--ssh-config F]
+                                                    the guided setup screen; --read-only: plan only
+
+kataview --read-only setup containerd|crio refuses to write (exit 9) unless --dry-run is given.
+
+"""
+
+
+def run_local_setup(target: str, argv: list[str], read_only: bool) -> int:
+    """`setup containerd|crio`: local files. --read-only allows only --dry-run and --help."""
+    if read_only and not {"--dry-run", "-h", "--help"} & set(argv):
+        print(f"kataview setup {target}: refused by --read-only: it would write the config; "
+              "use --dry-run to see the change", file=sys.stderr)
+        return Exit.READ_ONLY
+    if target == "containerd":
         from kataview.setup.containerd_command import main as containerd_main
 
-        return containerd_main(rest[1:])
-    if rest[:1] == ["crio"]:
-        from kataview.setup.crio_command import main as crio_main
+        return containerd_main(argv)
+    from kataview.setup.crio_command import main as crio_main
 
-        return crio_main(rest[1:])
+    return crio_main(argv)
+
+
+def run_setup(rest: list[str], global_flags: list[str] = ()) -> int:
+    if rest[:1] in (["containerd"], ["crio"]):
+        return run_local_setup(rest[0], rest[1:], "--read-only" in global_flags)
     if rest[:1] in (["-h"], ["--help"]):
-        print("usage: kataview setup containerd --config F [...] | kataview setup crio --config-dir D [...]\n"
-              "       kataview setup [--kubeconfig F] [--context C] [--read-only] [--ssh-config F]\n"
-              "                                  (the guided setup screen; --read-only: plan only)")
+        print(SETUP_HELP + epilog("setup"))
         return EXIT_OK
     if rest and not rest[0].startswith("-"):
         print(f"kataview setup: unknown target {rest[0]!r}; use 'containerd' or 'crio'", file=sys.stderr)
@@ -142,7 +172,7 @@ def run_setup(rest: list[str], global_flags: list[str] = ()) -> int:
         if isinstance(error, SettingsError):
             raise
         print_error("kataview setup", error)
-        return EXIT_FAILED
+        return Exit.FAILED
     app = make_app(settings, source, start="setup")
     app.run()
     return app.return_code or EXIT_OK
@@ -219,13 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dispatch(args)
     except (SettingsError, KubeConfigError) as error:
         print_error("kataview", error)
-        return EXIT_USAGE
+        return Exit.CONFIG
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        return Exit.INTERRUPTED
     except BrokenPipeError:
         # `kataview report | head`: the reader left; say nothing more, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_FAILED
+        return Exit.PIPE_CLOSED
 
 
 if __name__ == "__main__":

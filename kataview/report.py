@@ -5,9 +5,10 @@ cluster; `run_report` connects, lists every resource once (paginated, GET only) 
 The JSON shape is documented in the README and versioned by `apiVersion`; within v1 fields
 are only ever added.
 
-Exit codes (`--fail-on`, for cron and CI): 0 when no finding reaches the threshold, 1 when
-one does (or the cluster cannot be read), 2 for bad input. With `--fail-on warning` a
-resource RBAC does not let kataview read counts as a warning: the findings may be incomplete.
+Exit codes (kataview.model.exit_codes): 0 when no finding reaches the `--fail-on` threshold,
+1 when one does; failures to read the cluster have codes of their own (`kube_exit_code`).
+With `--fail-on warning` a resource RBAC does not let kataview read counts as a warning: the
+findings may be incomplete. `--fail-on info` fails on any finding.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from kataview.model.analysis import (
     pods_per_runtime_on_node,
     runtime_class_nodes,
 )
+from kataview.model.exit_codes import Exit
 from kataview.model.findings import find_findings
 from kataview.model.records import ClusterSnapshot, Node, RuntimeClass
 from kataview.settings import Settings
@@ -35,9 +37,8 @@ from kataview.sources import SourceInfo
 
 REPORT_API_VERSION = "kataview.report/v1"
 KATA_LABEL = "katacontainers.io/kata-runtime"
-FAIL_ON = ("warning", "error")
+FAIL_ON = ("info", "warning", "error")
 _RANK = {"error": 0, "warning": 1, "info": 2}
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 _VERB = re.compile(r'cannot (\w+) resource')
 
 
@@ -53,6 +54,19 @@ def unreadable_reason(resource: str, reason: str) -> str:
                                               reason[len("forbidden: "):])
 
 
+def kube_exit_code(error: BaseException) -> Exit:
+    """The exit code for an error of the kube layer (report and vm share it)."""
+    from kataview.kube.errors import KubeConfigError, KubeUnreachable, ReadOnlyViolation
+
+    if isinstance(error, KubeConfigError):
+        return Exit.CONFIG
+    if isinstance(error, KubeUnreachable):
+        return Exit.UNREACHABLE
+    if isinstance(error, ReadOnlyViolation):
+        return Exit.READ_ONLY
+    return Exit.API_ERROR
+
+
 def failing(report: dict[str, Any], fail_on: str | None) -> list[str]:
     """What makes `--fail-on` fail: the codes of findings at or above the threshold, and
     (for warning) every unreadable resource. Empty: exit 0."""
@@ -61,7 +75,7 @@ def failing(report: dict[str, Any], fail_on: str | None) -> list[str]:
     limit = _RANK[fail_on]
     reasons = [f"{f['code']} {f['severity']}" for f in report["findings"]
                if _RANK.get(f["severity"], 9) <= limit]
-    if fail_on == "warning":
+    if limit >= _RANK["warning"]:
         reasons += [f"{resource} unreadable" for resource in sorted(report["unreadable"])]
     return reasons
 
@@ -171,17 +185,14 @@ def run_report(settings: Settings, *, as_json: bool, fail_on: str | None = None)
 
 
 def report_and_exit_code(settings: Settings, as_json: bool, fail_on: str | None) -> int:
-    from kataview.kube.errors import KubeConfigError, KubeError
+    from kataview.kube.errors import KubeError
     from kataview.live import gather_once
 
     try:
         info, snapshot = asyncio.run(gather_once(settings))
-    except KubeConfigError as error:
-        print_error("kataview report", error)
-        return 2
     except KubeError as error:
         print_error("kataview report", error)
-        return 1
+        return kube_exit_code(error)
     report = build_report(snapshot, info)
     if as_json:
         write_in_pieces(json_text(report))
@@ -193,5 +204,5 @@ def report_and_exit_code(settings: Settings, as_json: bool, fail_on: str | None)
     if reasons:
         shown = ", ".join(reasons[:5]) + (f" and {len(reasons) - 5} more" if len(reasons) > 5 else "")
         print(f"kataview report: --fail-on {fail_on}: {shown}", file=sys.stderr)
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return Exit.FINDINGS
+    return Exit.OK

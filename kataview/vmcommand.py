@@ -7,8 +7,9 @@ follows OpenSSH conventions (``--ssh-config``, ssh-agent, ``~/.ssh/known_hosts``
 ``--demo``: the embedded demo cluster, whose Kata nodes answer over SSH (an in-process
 asyncssh server on loopback; nothing else is reached).
 
-Exit codes: 0 done; 1 the pod, node or VM could not be read (one line on stderr);
-2 bad NAMESPACE/POD.
+Exit codes (kataview.model.exit_codes, one line on stderr for each failure): 7 the pod or
+its node is not in the cluster (or not scheduled); 8 the node could not be read over SSH or
+runs no VM for the pod; the kube layer's codes for the cluster; 2 a bad NAMESPACE/POD.
 """
 
 from __future__ import annotations
@@ -21,17 +22,16 @@ from kataview.hosts.errors import NodeError, UnknownHostKey
 from kataview.hosts.ssh import SSHOptions, SSHPool
 from kataview.hosts.vmfacts import VMDetailGatherer
 from kataview.logsetup import print_error
+from kataview.model.exit_codes import Exit
 from kataview.model.records import ClusterSnapshot, Pod
 from kataview.model.terminal_text import terminal_safe
 from kataview.model.vm import VMDetail, uptime_text, vm_detail_json
-from kataview.report import json_text, write_in_pieces
+from kataview.report import json_text, kube_exit_code, write_in_pieces
 from kataview.settings import Settings
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class VMCommandError(Exception):
-    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
+    def __init__(self, message: str, exit_code: int = Exit.NOT_FOUND) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
@@ -42,9 +42,9 @@ def parse_target(text: str, namespace: str | None = None) -> tuple[str, str]:
         return namespace, text
     given, sep, name = text.partition("/")
     if not sep or not given or not name or "/" in name:
-        raise VMCommandError(f"expected NAMESPACE/POD or -n NAMESPACE POD, got {text!r}", EXIT_USAGE)
+        raise VMCommandError(f"expected NAMESPACE/POD or -n NAMESPACE POD, got {text!r}", Exit.USAGE)
     if namespace and namespace != given:
-        raise VMCommandError(f"-n {namespace} and {text} name different namespaces", EXIT_USAGE)
+        raise VMCommandError(f"-n {namespace} and {text} name different namespaces", Exit.USAGE)
     return given, name
 
 
@@ -75,7 +75,7 @@ async def gather(settings: Settings, target: str, options: SSHOptions | None = N
 
 
 def run_vm(settings: Settings, target: str, as_json: bool) -> int:
-    from kataview.kube.errors import KubeConfigError, KubeError
+    from kataview.kube.errors import KubeError
 
     try:
         detail = asyncio.run(gather(settings, target))
@@ -84,18 +84,18 @@ def run_vm(settings: Settings, target: str, as_json: bool) -> int:
         return error.exit_code
     except KubeError as error:
         print_error("kataview vm", error)
-        return EXIT_USAGE if isinstance(error, KubeConfigError) else EXIT_FAILED
+        return kube_exit_code(error)
     except NodeError as error:
         print_error("kataview vm", error)
         if isinstance(error, UnknownHostKey):
             print("kataview vm: the interactive view (kataview) can add it for you after you "
                   "confirm the fingerprint", file=sys.stderr)
-        return EXIT_FAILED
+        return Exit.NODE_FAILED
     if as_json:
         write_in_pieces(json_text(vm_detail_json(detail)))
     else:
         print_detail(detail)
-    return EXIT_OK
+    return Exit.OK
 
 
 def _mib(value: float | None) -> str:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from kataview import __version__
+from kataview.model.exit_codes import Exit
 
 KATAVIEW = [sys.executable, "-m", "kataview"]
 
@@ -39,14 +40,14 @@ def test_setup_containerd_dry_run_through_the_cli(tmp_path):
 
 def test_setup_unknown_target():
     result = run("setup", "docker")
-    assert result.returncode == 2 and "containerd" in result.stderr
+    assert result.returncode == Exit.USAGE and "containerd" in result.stderr
 
 
-def test_broken_config_file_is_one_line_exit_2(tmp_path):
+def test_broken_config_file_is_one_line_exit_4(tmp_path):
     broken = tmp_path / "config.toml"
     broken.write_text("theme = \n")
     result = run("--config", str(broken), "report", "--demo")
-    assert result.returncode == 2
+    assert result.returncode == Exit.CONFIG
     assert str(broken) in result.stderr and "Traceback" not in result.stderr
 
 
@@ -61,23 +62,23 @@ def test_a_closed_pipe_is_not_a_traceback(tmp_path):
         producer.stdout.readline()
         producer.stdout.close()  # as `| head -1` does, long before the report (>64 KiB) is out
         _, stderr = producer.communicate(timeout=60)
-    assert producer.returncode == 1
+    assert producer.returncode == Exit.PIPE_CLOSED
     assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr, stderr.decode()
 
 
-def test_dashboard_with_a_bad_kubeconfig_is_one_line_exit_2(tmp_path):
-    """Before any screen is drawn: a missing file, or an unknown context, exits 2 with one line."""
+def test_dashboard_with_a_bad_kubeconfig_is_one_line_exit_4(tmp_path):
+    """Before any screen is drawn: a missing file, or an unknown context, exits 4 with one line."""
     missing = tmp_path / "nope.yaml"
     for args in (("--kubeconfig", str(missing)), ("setup", "--kubeconfig", str(missing))):
         result = subprocess.run([*KATAVIEW, *args], capture_output=True, text=True, timeout=60,
                                 stdin=subprocess.DEVNULL, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
-        assert result.returncode == 2, (args, result.stderr)
+        assert result.returncode == Exit.CONFIG, (args, result.stderr)
         assert str(missing) in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_vm_with_a_bad_kubeconfig_is_one_line_exit_2(tmp_path):
+def test_vm_with_a_bad_kubeconfig_is_one_line_exit_4(tmp_path):
     missing = tmp_path / "nope.yaml"
     result = run("vm", "default/web-0", "--kubeconfig", str(missing))
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == Exit.CONFIG and "Traceback" not in result.stderr
     assert result.stderr.strip() == f"kataview vm: kubeconfig {missing}: file not found"

@@ -14,6 +14,7 @@ import pytest
 from kataview.demo.apiserver import serve_in_thread
 from kataview.demo.scenario import classic_objects
 from kataview.live import LiveSource
+from kataview.model.exit_codes import Exit
 from kataview.settings import Settings
 
 KATAVIEW = [sys.executable, "-m", "kataview"]
@@ -115,18 +116,18 @@ def test_report_names_what_rbac_denies(served, tmp_path):
     assert report["nodes"] and report["runtimeClasses"]
 
 
-def test_missing_kubeconfig_is_one_line_exit_2(tmp_path):
+def test_missing_kubeconfig_is_one_line_exit_4(tmp_path):
     missing = tmp_path / "nope.yaml"
     result = run_kataview("report", "--kubeconfig", str(missing), env_home=tmp_path)
-    assert result.returncode == 2
+    assert result.returncode == Exit.CONFIG
     assert str(missing) in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_unknown_context_is_one_line_exit_2(served, tmp_path):
+def test_unknown_context_is_one_line_exit_4(served, tmp_path):
     _, kubeconfig, _ = served
     result = run_kataview("report", "--kubeconfig", str(kubeconfig), "--context", "prod-eu", env_home=tmp_path)
-    assert result.returncode == 2
+    assert result.returncode == Exit.CONFIG
     assert "prod-eu" in result.stderr and "kataview-demo" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -135,7 +136,7 @@ def test_malformed_kubeconfig_names_the_file(tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("apiVersion: v1\nclusters: [\n  - name: x\n")
     result = run_kataview("report", "--kubeconfig", str(broken), env_home=tmp_path)
-    assert result.returncode == 2
+    assert result.returncode == Exit.CONFIG
     assert str(broken) in result.stderr and "Traceback" not in result.stderr
 
 
@@ -147,7 +148,7 @@ def test_unreachable_server_names_the_url_within_the_timeout(served, tmp_path):
     dead.write_text(text)
     started = time.monotonic()
     result = run_kataview("report", "--kubeconfig", str(dead), "--request-timeout", "2", env_home=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == Exit.UNREACHABLE
     assert "https://127.0.0.1:9" in result.stderr
     assert time.monotonic() - started < 15
     assert "Traceback" not in result.stderr

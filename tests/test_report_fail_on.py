@@ -11,6 +11,7 @@ import pytest
 
 from kataview.demo.apiserver import serve_in_thread
 from kataview.demo.scenario import classic_objects
+from kataview.model.exit_codes import Exit
 from kataview.report import REPORT_API_VERSION, failing
 
 
@@ -27,6 +28,8 @@ def report_with(*severities: str, unreadable: dict | None = None) -> dict:
     (("error",), "warning", True),
     (("error", "info"), "error", True),
     (("error",), None, False),
+    (("info",), "info", True),
+    (("warning",), "info", True),
 ])
 def test_threshold(severities, fail_on, fails):
     assert bool(failing(report_with(*severities), fail_on)) is fails
@@ -55,19 +58,20 @@ def test_exit_codes_against_the_double(tmp_path):
         assert report["apiVersion"] == REPORT_API_VERSION == "kataview.report/v1"
         assert any(f["severity"] == "error" for f in report["findings"])  # the classic stuck pod
         failed = run(kubeconfig, tmp_path, "--json", "--fail-on", "error")
-        assert failed.returncode == 1
+        assert failed.returncode == Exit.FINDINGS
         assert json.loads(failed.stdout) == {**report, "generatedAt": json.loads(failed.stdout)["generatedAt"]}
         assert "--fail-on error: KV003 error" in failed.stderr
-        assert run(kubeconfig, tmp_path, "--fail-on", "warning").returncode == 1
+        assert run(kubeconfig, tmp_path, "--fail-on", "warning").returncode == Exit.FINDINGS
+        assert run(kubeconfig, tmp_path, "--fail-on", "warn").returncode == Exit.FINDINGS  # the TUI's word
     with serve_in_thread([o for o in objects if o["kind"] == "Node"][:1]) as server:
         kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig2")
         clean = run(kubeconfig, tmp_path, "--json", "--fail-on", "warning")
-        assert clean.returncode == 0, (clean.stdout, clean.stderr)
+        assert clean.returncode == Exit.OK, (clean.stdout, clean.stderr)
     bad = run(tmp_path / "missing", tmp_path, "--fail-on", "error")
-    assert bad.returncode == 2  # bad input is not "findings"
-    usage = subprocess.run([sys.executable, "-m", "kataview", "report", "--fail-on", "info"],
+    assert bad.returncode == Exit.CONFIG  # bad input is not "findings"
+    usage = subprocess.run([sys.executable, "-m", "kataview", "report", "--fail-on", "notice"],
                            capture_output=True, text=True, timeout=60)
-    assert usage.returncode == 2 and "invalid choice" in usage.stderr
+    assert usage.returncode == Exit.USAGE and "invalid choice" in usage.stderr
 
 
 def test_report_logs_to_the_private_file_only(tmp_path):
@@ -75,7 +79,7 @@ def test_report_logs_to_the_private_file_only(tmp_path):
         kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
         server.faults.error("*", 500, times=10**6)
         result = run(kubeconfig, tmp_path)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == Exit.API_ERROR and "Traceback" not in result.stderr
     log = tmp_path / "state" / "kataview" / "kataview.log"
     assert log.exists() and oct(log.stat().st_mode & 0o777) == "0o600"
     assert server.token not in log.read_text()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kataview.model.exit_codes import Exit
 from kataview.setup import containerd_command
 from kataview.setup.containerd_command import main
 from kataview.setup.filewrite import atomic_write, backup_name
@@ -93,7 +94,7 @@ def test_failure_between_write_and_rename_leaves_original_intact(config: Path):
         raise OSError(28, "No space left on device", str(tmp))
 
     code, _, err = run("--config", str(config), before_rename=explode)
-    assert code == 1 and "original file is unchanged" in err and "Traceback" not in err
+    assert code == Exit.WRITE_FAILED and "original file is unchanged" in err and "Traceback" not in err
     assert config.read_text() == V2_CONFIG
     assert not list(config.parent.glob(".config.toml.kataview-*"))  # temp file removed
 
@@ -129,7 +130,7 @@ def test_refusals_leave_file_byte_identical(tmp_path: Path, content: str, needle
     path.write_text(content)
     before = snapshot(tmp_path)
     code, out, err = run("--config", str(path))
-    assert code == 2 and "Traceback" not in err and out == ""
+    assert code == Exit.CONFIG and "Traceback" not in err and out == ""
     assert err.startswith(f"kataview setup containerd: refused: {path}") and needle in err
     assert "what to do:" in err
     assert snapshot(tmp_path) == before
@@ -137,12 +138,12 @@ def test_refusals_leave_file_byte_identical(tmp_path: Path, content: str, needle
 
 def test_invalid_handler_refused(config: Path):
     code, _, err = run("--config", str(config), "--handler", "Kata_QEMU")
-    assert code == 2 and "refused: --handler: 'Kata_QEMU' is not a DNS label" in err
+    assert code == Exit.CONFIG and "refused: --handler: 'Kata_QEMU' is not a DNS label" in err
 
 
 def test_missing_file_refused(tmp_path: Path):
     code, _, err = run("--config", str(tmp_path / "nope.toml"))
-    assert code == 2 and "file not found" in err and "containerd config default" in err
+    assert code == Exit.CONFIG and "file not found" in err and "containerd config default" in err
 
 
 def test_conflict_needs_force(config: Path):
@@ -159,14 +160,14 @@ def test_dropin_refused_on_containerd_1x(config: Path, tmp_path: Path):
     before = snapshot(tmp_path)
     code, _, err = run("--config", str(config), "--drop-in", str(tmp_path / "kata.toml"),
                        "--containerd-version", "1.7")
-    assert code == 2 and "drop-in mode needs containerd >= 2.2" in err
+    assert code == Exit.CONFIG and "drop-in mode needs containerd >= 2.2" in err
     assert snapshot(tmp_path) == before
 
 
 def test_dropin_assumes_1x_without_containerd(config: Path, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(containerd_command.shutil, "which", lambda name: None)
     code, _, err = run("--config", str(config), "--drop-in", str(tmp_path / "kata.toml"))
-    assert code == 2 and "assuming 1.x" in err
+    assert code == Exit.CONFIG and "assuming 1.x" in err
 
 
 def test_dropin_on_2_2_with_glob(tmp_path: Path):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kataview.model.exit_codes import Exit
 from kataview.setup import crio_command
 from kataview.setup.crio import (DEFAULT_SHIM, crio_runtimes, dropin_name, inspect_crio_config,
                                  plan_crio_dropin)
@@ -130,7 +131,7 @@ def test_force_refused_when_a_later_file_would_win(confd):
     (confd / "99-kata.conf").write_text('[crio.runtime.runtimes.kata]\nruntime_path = "/x"\n')
     before = snapshot(confd)
     code, _, err = run(["--config-dir", str(confd), "--force"])
-    assert code == 2 and "99-kata.conf" in err and "sorts after" in err and snapshot(confd) == before
+    assert code == Exit.CONFIG and "99-kata.conf" in err and "sorts after" in err and snapshot(confd) == before
 
 
 def test_conflicting_duplicates_across_dropins_refused(confd):
@@ -138,7 +139,7 @@ def test_conflicting_duplicates_across_dropins_refused(confd):
     (confd / "20-b.conf").write_text('[crio.runtime.runtimes.kata]\nruntime_type = "oci"\n')
     before = snapshot(confd)
     code, _, err = run(["--config-dir", str(confd), "--force"])
-    assert code == 2 and "disagree" in err and "10-a.conf" in err and snapshot(confd) == before
+    assert code == Exit.CONFIG and "disagree" in err and "10-a.conf" in err and snapshot(confd) == before
 
 
 def test_duplicate_table_in_one_file_refused_with_position(confd):
@@ -146,15 +147,15 @@ def test_duplicate_table_in_one_file_refused_with_position(confd):
     (confd / "99-runtimes").write_text(table + "\n" + table)  # kata-containers/tests#3563
     before = snapshot(confd)
     code, _, err = run(["--config-dir", str(confd)])
-    assert code == 2 and re.search(r"99-runtimes:4:\d+: not valid TOML", err), err
+    assert code == Exit.CONFIG and re.search(r"99-runtimes:4:\d+: not valid TOML", err), err
     assert snapshot(confd) == before
 
 
 def test_invalid_handler_and_default_runtime_refused(tmp_path, confd):
-    assert run(["--config-dir", str(confd), "--handler", "Kata_1"])[0] == 2
+    assert run(["--config-dir", str(confd), "--handler", "Kata_1"])[0] == Exit.CONFIG
     (tmp_path / "crio.conf").write_text((CORPUS / "crio-config/crio-testdata-config-v1.17.0.toml").read_text())
     code, _, err = run(["--config-dir", str(confd), "--handler", "runc"])
-    assert code == 2 and "default runtime" in err and not list(confd.iterdir())
+    assert code == Exit.CONFIG and "default runtime" in err and not list(confd.iterdir())
 
 
 def test_main_file_is_read_first(tmp_path, confd):
@@ -185,14 +186,14 @@ def test_replacing_own_file_backs_up_outside_the_dropin_dir(tmp_path, confd):
 
 def test_foreign_file_with_our_name_refused(confd):
     (confd / "50-kataview-kata.conf").write_text('[crio.runtime]\nlog_level = "debug"\n')
-    assert run(["--config-dir", str(confd), "--force"])[0] == 2
+    assert run(["--config-dir", str(confd), "--force"])[0] == Exit.CONFIG
 
 
 def test_failure_before_rename_leaves_nothing(confd):
     def boom(tmp: Path) -> None:
         raise OSError(28, "No space left on device", str(tmp))
     code, _, err = run(["--config-dir", str(confd)], before_rename=boom)
-    assert code == 1 and list(confd.iterdir()) == []
+    assert code == Exit.WRITE_FAILED and list(confd.iterdir()) == []
 
 
 def test_plan_is_pure_and_refuses_bad_toml():

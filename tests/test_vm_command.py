@@ -11,6 +11,7 @@ from testhosts import testnet  # noqa: F401
 from kataview import cli
 from kataview.demo.apiserver import serve_in_thread
 from kataview.demo.scenario import classic_objects
+from kataview.model.exit_codes import Exit
 
 NODE = "k8s-worker-kata"
 
@@ -75,19 +76,19 @@ def test_vm_unknown_host_key_is_refused_with_what_to_do(testnet, home, capsys):
         code = cli.main(["vm", f"{pod['metadata']['namespace']}/{pod['metadata']['name']}",
                          "--kubeconfig", str(kubeconfig), "--ssh-config", str(testnet.ssh_config())])
     _, err = capsys.readouterr()
-    assert code == 1
+    assert code == Exit.NODE_FAILED
     assert f"unknown host key for {NODE} ({host.address}): SHA256:" in err
     assert f"ssh-keyscan {host.address} >> {home}/.ssh/known_hosts" in err
     assert not (home / ".ssh" / "known_hosts").exists()
 
 
 def test_vm_bad_target_and_missing_pod(home, capsys):
-    assert cli.main(["vm", "no-slash"]) == 2
+    assert cli.main(["vm", "no-slash"]) == Exit.USAGE
     assert "expected NAMESPACE/POD" in capsys.readouterr().err
     objects, _ = cluster_with_node_at(None)
     with serve_in_thread(objects) as api:
         kubeconfig = api.write_kubeconfig(home / "kubeconfig")
-        assert cli.main(["vm", "default/nope", "--kubeconfig", str(kubeconfig)]) == 1
+        assert cli.main(["vm", "default/nope", "--kubeconfig", str(kubeconfig)]) == Exit.NOT_FOUND
     assert "pod default/nope not found" in capsys.readouterr().err
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kataview.demo.scenario import classic_objects
+from kataview.model.exit_codes import Exit
 
 KATAVIEW = [sys.executable, "-m", "kataview"]
 
@@ -64,7 +65,7 @@ def test_vm_demo_text_for_cloud_hypervisor_and_the_global_flag(home):
 
 def test_vm_demo_errors_are_one_line(home):
     missing = run_kataview("vm", "untrusted/no-such-pod", "--demo", home=home)
-    assert missing.returncode == 1 and missing.stderr.strip() == "kataview vm: pod untrusted/no-such-pod not found"
+    assert missing.returncode == Exit.NOT_FOUND and missing.stderr.strip() == "kataview vm: pod untrusted/no-such-pod not found"
     gvisor = run_kataview("vm", "sandboxed/gvisor-sandbox", "--demo", home=home)
-    assert gvisor.returncode == 1 and "no hypervisor or Kata shim" in gvisor.stderr
+    assert gvisor.returncode == Exit.NODE_FAILED and "no hypervisor or Kata shim" in gvisor.stderr
     assert "Traceback" not in gvisor.stderr

@@ -1,7 +1,8 @@
 """`kataview setup containerd`: add a Kata runtime handler to a local containerd config.
 
-Exit codes: 0 done / already configured / dry run; 1 the write failed (original intact);
-2 refused (bad input, nothing written); 3 the handler exists with other settings (use --force).
+Exit codes (kataview.model.exit_codes): 0 done / already configured / dry run; 10 the write
+failed (original intact); 4 refused (bad input, nothing written); 3 the handler exists with
+other settings (use --force); 2 a bad command line.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Callable, TextIO
 
+from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.containerd import PatchPlan, plan_containerd_patch
 from kataview.setup.containerd_dropin import DropinPlan, plan_containerd_dropin
 from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, handler_name_problem
@@ -21,12 +23,13 @@ from kataview.setup.filewrite import atomic_write, backup
 from kataview.setup.toml_edit import ConfigError
 
 PROG = "kataview setup containerd"
-EXIT_OK, EXIT_WRITE_FAILED, EXIT_REFUSED, EXIT_CONFLICT = 0, 1, 2, 3
+EXIT_OK, EXIT_WRITE_FAILED, EXIT_REFUSED, EXIT_CONFLICT = Exit.OK, Exit.WRITE_FAILED, Exit.CONFIG, Exit.CONFLICT
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Add a Kata Containers runtime handler to a "
-                                     "containerd config, keeping everything else byte for byte.")
+                                     "containerd config, keeping everything else byte for byte.",
+                                     epilog=epilog("setup"), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, metavar="F", help="containerd config file to patch")
     parser.add_argument("--handler", default="kata", help="runtime handler name (RuntimeClass .handler)")
     parser.add_argument("--runtime-type", default=DEFAULT_RUNTIME_TYPE, help="containerd shim runtime type")

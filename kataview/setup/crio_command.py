@@ -1,7 +1,7 @@
 """`kataview setup crio`: add a Kata runtime handler to CRI-O with one drop-in file.
 
-Exit codes as `kataview setup containerd`: 0 done / already configured / dry run; 1 the write
-failed (nothing changed); 2 refused (bad input, nothing written); 3 the handler exists with other
+Exit codes as `kataview setup containerd`: 0 done / already configured / dry run; 10 the write
+failed (nothing changed); 4 refused (bad input, nothing written); 3 the handler exists with other
 settings (use --force). Backups go to `<config-dir>.kataview-backup/`, never into the config
 dir itself: CRI-O reads every file there, a `.bak` included.
 """
@@ -13,18 +13,20 @@ import sys
 from pathlib import Path
 from typing import Callable, TextIO
 
+from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.containerd_command import read_config
 from kataview.setup.crio import DEFAULT_SHIM, CrioPlan, plan_crio_dropin
 from kataview.setup.filewrite import atomic_write, backup
 from kataview.setup.toml_edit import ConfigError
 
 PROG = "kataview setup crio"
-EXIT_OK, EXIT_WRITE_FAILED, EXIT_REFUSED, EXIT_CONFLICT = 0, 1, 2, 3
+EXIT_OK, EXIT_WRITE_FAILED, EXIT_REFUSED, EXIT_CONFLICT = Exit.OK, Exit.WRITE_FAILED, Exit.CONFIG, Exit.CONFLICT
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Add a Kata Containers runtime handler "
-                                     "to CRI-O as one drop-in file in crio.conf.d.")
+                                     "to CRI-O as one drop-in file in crio.conf.d.",
+                                     epilog=epilog("setup"), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-dir", required=True, metavar="D", help="CRI-O drop-in directory "
                         "(usually /etc/crio/crio.conf.d)")
     parser.add_argument("--main-config", metavar="F", help="CRI-O main file (default: crio.conf "

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 from kataview.logsetup import print_error
+from kataview.model.exit_codes import Exit
 from kataview.settings import Settings, SettingsError
-
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def run_tui(settings: Settings, demo_size: tuple[int | None, int | None] | None = None) -> int:
@@ -17,10 +14,10 @@ def run_tui(settings: Settings, demo_size: tuple[int | None, int | None] | None 
     try:
         source = build_source(settings, demo_size)
     except SettingsError:
-        raise  # bad input: the CLI reports it (exit 2)
+        raise  # bad input: the CLI reports it (Exit.CONFIG)
     except (OSError, ValueError) as error:
         print_error("kataview", error)
-        return EXIT_FAILED
+        return Exit.FAILED
     from kataview.logsetup import LoggedSource, setup_logging
 
     setup_logging(interactive=True)  # to the state directory's log file, never the terminal
@@ -31,4 +28,4 @@ def run_tui(settings: Settings, demo_size: tuple[int | None, int | None] | None 
     import gc
 
     gc.freeze()
-    return app.return_code or EXIT_OK
+    return app.return_code or Exit.OK
