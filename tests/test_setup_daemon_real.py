@@ -67,7 +67,10 @@ def daemon_config(base: Path) -> str:
             f'[grpc]\n  address = "{base}/containerd.sock"\n\n'
             f'[plugins."io.containerd.internal.v1.opt"]\n  path = "{base}/opt"\n\n'
             '# the CRI stream server on a random loopback port\n'
-            '[plugins."io.containerd.grpc.v1.cri"]\n  stream_server_port = "0"\n')
+            '[plugins."io.containerd.grpc.v1.cri"]\n  stream_server_port = "0"\n\n'
+            '# the CRI plugin creates its CNI conf dir: keep it off the machine\'s /etc/cni\n'
+            f'[plugins."io.containerd.grpc.v1.cri".cni]\n  bin_dir = "{base}/cni/bin"\n'
+            f'  conf_dir = "{base}/cni/net.d"\n')
 
 
 @dataclass
