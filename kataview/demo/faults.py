@@ -31,6 +31,7 @@ class Faults:
         self._throttle: dict[str, _Shot] = {}
         self._error: dict[str, _Shot] = {}
         self._delay: dict[str, float] = {}
+        self._watch_body: dict[str, str] = {}
         self.on_drop_watches: Callable[[], None] = lambda: None
         self.on_compact: Callable[[], None] = lambda: None
 
@@ -63,6 +64,21 @@ class Faults:
             else:
                 self._delay.pop(key, None)
 
+    WATCH_BODIES = ("empty", "junk", "silent", "abort")
+
+    def watch_body(self, resource: str, mode: str | None) -> None:
+        """From now on every watch on `resource` is answered 200 and then: "empty" ends at
+        once, "junk" sends a few lines that are no watch events and ends, "silent" sends
+        nothing ever (a black hole), "abort" drops the connection. None: normal again."""
+        if mode is not None and mode not in self.WATCH_BODIES:
+            raise ValueError(f"unknown watch body {mode!r}")
+        with self._lock:
+            key = _plural(resource)
+            if mode is None:
+                self._watch_body.pop(key, None)
+            else:
+                self._watch_body[key] = mode
+
     def compact(self) -> None:
         """Forget the change history: older resourceVersions and continue tokens get 410."""
         self.on_compact()
@@ -70,6 +86,7 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._gone.clear(), self._throttle.clear(), self._error.clear(), self._delay.clear()
+            self._watch_body.clear()
 
     # -- consumed by the server ---------------------------------------------------------------
 
@@ -97,6 +114,10 @@ class Faults:
                     self._gone[key] -= 1
                     return True
         return False
+
+    def watch_body_for(self, plural: str) -> str | None:
+        with self._lock:
+            return self._watch_body.get(plural, self._watch_body.get(ANY))
 
     def delay_for(self, plural: str) -> float:
         with self._lock:

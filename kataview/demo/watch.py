@@ -67,6 +67,9 @@ class WatchStream:
         await response.prepare(self.request)
         self.request[RECORD].status = 200
         plural = self.target.resource.plural
+        body = self.server.faults.watch_body_for(plural)
+        if body is not None:
+            return await self._faulty(response, body)
         if self.server.faults.take_gone(plural):
             expired = Expired(self.since or 0, self.server.store.resource_version)
             await self._error(response, expired)
@@ -90,6 +93,18 @@ class WatchStream:
         finally:
             self.server.open_watches.discard(watcher)
             self.server.store.unsubscribe(watcher)
+        return response
+
+    async def _faulty(self, response: web.StreamResponse, body: str) -> web.StreamResponse:
+        """An injected bad watch body (Faults.watch_body), after the 200."""
+        if body == "junk":
+            await response.write(b"<html>\n{\"kind\": \"nothing\"}\nnot json\n")
+        elif body == "silent":
+            await asyncio.Event().wait()  # until the client gives up (or the server stops)
+        elif body == "abort" and self.request.transport is not None:
+            self.request.transport.abort()
+            return response
+        await response.write_eof()
         return response
 
     def _bookmarks(self) -> bool:

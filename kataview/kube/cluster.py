@@ -18,6 +18,7 @@ from typing import AsyncIterator, Callable, Mapping
 
 from kataview.model.records import ClusterSnapshot, Event, WatchState
 
+from .backoff import LogLimiter
 from .connection import Connection
 from .decode import KINDS
 from .errors import Forbidden, NotFound
@@ -47,7 +48,8 @@ class ClusterWatcher:
         self.on_snapshot = on_snapshot
         self.min_interval = min_interval
         self.stale_after = stale_after
-        options = dict(informer_options or {})
+        options = {"log_limiter": LogLimiter(logging.getLogger(Informer.__module__)),
+                   **(informer_options or {})}
         self.informers: dict[str, Informer] = {
             kind: Informer(kind, resource_paths(kind, namespace), connection.transport,
                            field_selector_for(kind), on_change=self._changed, **options)

@@ -36,6 +36,19 @@ class KubeUnreachable(KubeError):
         self.server = server
 
 
+class ServerSilent(KubeUnreachable):
+    """The server sent nothing for longer than the read timeout (a black-holed connection)."""
+
+
+class WatchEndedEarly(KubeError):
+    """The server accepted a watch and ended it within a second without a single event
+    (client-go: "very short watch"); counts as a failure, so it backs off."""
+
+
+class WatchIdle(KubeError):
+    """A watch sent no event and no bookmark for two bookmark intervals: treated as dead."""
+
+
 class KubeTLSError(KubeUnreachable):
     """The TLS handshake failed (unknown CA, wrong host name, bad client certificate)."""
 

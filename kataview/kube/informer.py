@@ -1,14 +1,20 @@
 """List+watch informers: one resource kind, kept current in an in-memory store of records.
 
-The loop (client-go's reflector, simplified):
+The loop (client-go's reflector, simplified; the figures are in backoff.py):
 
 1. list, paginated (limit=page_size + continue), decoding each page straight into records;
    the new store replaces the old one in one step, so readers never see a half list;
 2. watch from the list's resourceVersion with allowWatchBookmarks and a randomised
-   timeoutSeconds; a clean end of the stream re-watches at once from the last seen version;
-3. 410 Gone (HTTP or an ERROR event) relists; other errors back off with jitter (exponential,
-   capped) and re-watch from the last seen version; 429 waits Retry-After; 403 marks the
-   informer "forbidden" and retries slowly while the other informers go on.
+   timeoutSeconds; a clean end of the stream re-watches from the last seen version, but never
+   more than once a second, and a watch that ended within a second without an event is a
+   failure (an empty 200 must not become a tight loop);
+3. "live" means the server sent something: a list, a watch event or a bookmark; a watch that
+   stays silent for two bookmark intervals is dropped, and after two of those in a row the
+   informer lists again (a black-holed watch must not hide changes forever);
+4. 410 Gone (HTTP or an ERROR event) relists; other errors back off with jitter (exponential,
+   capped, forgotten after two quiet minutes) and re-watch from the last seen version; 429
+   waits Retry-After, clamped to 1-60 s; 403 marks the informer "forbidden" and retries
+   slowly while the other informers go on.
 
 The store is copy-on-write: `freeze()` hands out the current dict, and the next change
 copies it first, so a snapshot holds a dict nobody mutates and an unchanged kind costs
@@ -18,20 +24,17 @@ nothing per snapshot.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import random
 import re
-from contextlib import aclosing, contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from contextlib import aclosing
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
-
-import msgspec
 
 from kataview.model.changes import ChangeLog, Store
 
-from .api_types import Base, ListMeta
+from .backoff import (BOOKMARK_INTERVAL, IDLES_BEFORE_RELIST, SHORT_WATCH, Backoff, LogLimiter,
+                      RetryClock, clamp_retry_after)
 from .decode import DecodeError, WatchEvent, decode_list, decode_watch_line, record_key
 from .errors import (
     ApiError,
@@ -39,10 +42,17 @@ from .errors import (
     Gone,
     KubeError,
     NotFound,
+    ServerSilent,
     TooManyRequests,
+    WatchEndedEarly,
+    WatchIdle,
     api_error,
 )
+from .pages import continue_token, gc_held
 from .transport import KubeTransport
+
+__all__ = ["Backoff", "Informer", "continue_token", "field_selector_for", "gc_held",
+           "permission_missing", "resource_paths"]
 
 logger = logging.getLogger(__name__)
 SANDBOX_FAILURE_SELECTOR = "reason=FailedCreatePodSandBox"
@@ -65,55 +75,6 @@ def resource_paths(kind: str, namespace: str | None = None) -> tuple[str, ...]:
     return tuple(path.format(ns=prefix) for path in _PATHS[kind])
 
 
-class _ListHead(Base):
-    metadata: ListMeta | None = None
-
-
-_decode_head = msgspec.json.Decoder(_ListHead).decode
-
-
-def continue_token(data: bytes) -> str:
-    """The continue token of a LIST page, without decoding its items: the API server writes
-    the list metadata before "items", so the head alone is tried first (~µs), then the whole
-    body (msgspec skips the items without building them, ~1 ms per MB). "" when the body is
-    not a list at all: decode_list reports that."""
-    cut = data.find(b'"items"')
-    if cut > 0:
-        try:
-            head = _decode_head(data[:cut] + b'"items":null}')
-            return (head.metadata.continue_ or "") if head.metadata else ""
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            pass
-    try:
-        head = _decode_head(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return ""
-    return (head.metadata.continue_ or "") if head.metadata else ""
-
-
-_gc_holds = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def gc_held():
-    """Keep the cyclic GC off while lists are being decoded, across pages and across the
-    informers listing at the same time (a count, not a flag): with it on, decoding 150,000
-    pods triggers collections that rescan every record built so far. Records are acyclic;
-    refcounting frees them as usual."""
-    global _gc_holds, _gc_was_enabled
-    if _gc_holds == 0:
-        _gc_was_enabled = gc.isenabled()
-        gc.disable()
-    _gc_holds += 1
-    try:
-        yield
-    finally:
-        _gc_holds -= 1
-        if _gc_holds == 0 and _gc_was_enabled:
-            gc.enable()
-
-
 def field_selector_for(kind: str) -> str | None:
     """Events are watched for sandbox failures only."""
     return SANDBOX_FAILURE_SELECTOR if kind == "events" else None
@@ -128,20 +89,6 @@ def permission_missing(kind: str, verb: str, error: BaseException) -> str:
             f"grant it with {RBAC_FILE}")
 
 
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff with "equal jitter": attempt n waits in [d/2, d], d = initial *
-    factor**(n-1) capped at cap."""
-
-    initial: float = 0.5
-    cap: float = 30.0
-    factor: float = 2.0
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.cap, self.initial * self.factor ** max(0, attempt - 1))
-        return random.uniform(base / 2, base)
-
-
 class Informer:
     """Keeps `store` (record_key -> record) of one kind current. Run it with `await run()`
     (forever; cancel the task to stop) or list once with `await list_all()`."""
@@ -149,7 +96,8 @@ class Informer:
     def __init__(self, kind: str, path: str | Sequence[str], transport: KubeTransport,
                  field_selector: str | None = None, page_size: int = 500, *,
                  watch_timeout: tuple[int, int] = (300, 600), backoff: Backoff = Backoff(),
-                 forbidden_retry: float = 60.0,
+                 forbidden_retry: float = 60.0, bookmark_interval: float = BOOKMARK_INTERVAL,
+                 min_watch_gap: float = SHORT_WATCH, log_limiter: LogLimiter | None = None,
                  on_change: Callable[[Informer], None] | None = None) -> None:
         self.kind = kind
         self.paths = (path,) if isinstance(path, str) else tuple(path)
@@ -160,6 +108,8 @@ class Informer:
         self.watch_timeout = watch_timeout
         self.backoff = backoff
         self.forbidden_retry = forbidden_retry
+        self.idle_limit = 2 * bookmark_interval  # silent this long: the watch is dead
+        self.min_watch_gap = min_watch_gap  # seconds between two watch requests, at least
         self.on_change = on_change
         self.store: Store = Store()
         self.log = ChangeLog()  # every key the watch changed: consumers diff by it
@@ -173,6 +123,13 @@ class Informer:
         self.lists = 0  # completed lists (the first one and every relist)
         self.listing = 0  # objects received so far by the first list, while it runs
         self.watches = 0  # watch requests accepted by the server
+        self.junk_lines = 0  # watch lines that were not watch events at all
+        self.retry_at: datetime | None = None  # while waiting to retry: when
+        self._retry = RetryClock(backoff)
+        self._limiter = log_limiter or LogLimiter(logger)
+        self._idles = 0  # silent watches in a row
+        self._watch_events = 0  # events and bookmarks received by the current watch
+        self._last_watch_start = float("-inf")
         self._frozen = False
         self._gone_streak = 0  # 410s in a row without a good event in between
         self._verb = "list"  # what the loop is doing: "list" or "watch" (names a 403)
@@ -217,7 +174,6 @@ class Informer:
     def _failed(self, error: BaseException, *, forbidden: bool = False) -> None:
         self.failures += 1
         self.forbidden = forbidden
-        previous = self.error
         self._watch_denied = forbidden and self._verb == "watch"
         if forbidden:
             self.error = "forbidden: " + permission_missing(self.kind, self._verb, error)
@@ -230,9 +186,27 @@ class Informer:
             self.error = str(error) or type(error).__name__
         if self.error_since is None:
             self.error_since = datetime.now(timezone.utc)
-        if self.error != previous:
-            logger.warning("%s: %s", self.kind, self.error)
+        # the same failure of another kind (its path aside) is the same news
+        self._limiter.log(logging.WARNING, self.kind, self.error,
+                          key=self.error.replace(self.path, "PATH"))
         self._changed()
+
+    async def _fail_and_wait(self, error: BaseException, seconds: float, *,
+                             forbidden: bool = False) -> None:
+        """Report the failure (with the time of the next attempt, for the header), wait."""
+        self.retry_at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+        self._failed(error, forbidden=forbidden)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self.retry_at = None
+
+    def _receiving(self) -> None:
+        """The first event or bookmark after a failure: the watch is really back."""
+        self._idles = 0
+        self._limiter.log(logging.INFO, self.kind,
+                          "receiving events again (the server answered and sent data)")
+        self._healthy()
 
     # -- list -------------------------------------------------------------------------------
 
@@ -302,6 +276,7 @@ class Informer:
 
     def _replace(self, items: Store, version: str) -> None:
         self.listing = 0
+        self._idles = 0
         self.store = items
         self.log = ChangeLog()  # a new list: what the old log says no longer applies
         self._frozen = False
@@ -319,14 +294,18 @@ class Informer:
         return random.randint(low, high)
 
     def _watch_opened(self) -> None:
-        self.watches += 1
-        if self.failures or self.forbidden:
-            logger.info("%s: watch re-established after %d failed attempt(s)", self.kind,
-                        self.failures)
-        self._healthy()
+        self.watches += 1  # an HTTP 200 alone proves nothing: live waits for an event
 
     async def _watch(self) -> None:
-        """Watch from self.resource_version until the server ends the stream."""
+        """Watch from self.resource_version until the server ends the stream. Raises
+        WatchEndedEarly for a watch over within a second with no event, WatchIdle for one
+        silent (or sending only junk) for idle_limit seconds."""
+        loop = asyncio.get_running_loop()
+        wait = self._last_watch_start + self.min_watch_gap - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        started = self._last_watch_start = loop.time()
+        self._watch_events = 0
         seconds = self._watch_seconds()
         self._verb = "watch"
         query: dict[str, str | int] = {"watch": "true", "allowWatchBookmarks": "true",
@@ -334,28 +313,46 @@ class Informer:
                                        "timeoutSeconds": seconds}
         if self.field_selector:
             query["fieldSelector"] = self.field_selector
-        stream = self.transport.stream_lines(self.path, query, idle_timeout=seconds + 30,
+        stream = self.transport.stream_lines(self.path, query, idle_timeout=self.idle_limit,
                                              on_open=self._watch_opened)
-        async with aclosing(stream) as lines:
-            async for line in lines:
-                if line.strip():
-                    self._apply(decode_watch_line(self.kind, line))
+        junk_since, events_then = started, 0
+        try:
+            async with aclosing(stream) as lines:
+                async for line in lines:
+                    if not line.strip() or self._apply(decode_watch_line(self.kind, line)):
+                        continue
+                    # a line that is no watch event: data arrives, but nothing usable
+                    if events_then != self._watch_events:
+                        junk_since, events_then = loop.time(), self._watch_events
+                    elif loop.time() - junk_since > self.idle_limit:
+                        raise ServerSilent("only lines that are no watch events")
+        except ServerSilent:
+            raise WatchIdle(f"watch silent for {self.idle_limit:g} s (no event, no bookmark); "
+                            "dropped it") from None
+        elapsed = loop.time() - started
+        if not self._watch_events and elapsed < SHORT_WATCH:
+            raise WatchEndedEarly(f"the server ended the watch after {elapsed:.2f} s without "
+                                  "sending an event")
 
-    def _apply(self, event: WatchEvent) -> None:
+    def _apply(self, event: WatchEvent) -> bool:
+        """Apply one event. False for a line that is not a watch event at all."""
         kind = event.type
         if kind == "ERROR":
             if event.status_code is None:  # not a watch event at all: skip the line
-                self.skipped += 1
-                return
+                self.junk_lines += 1
+                return False
             raise api_error(event.status_code, event.message, self.path, self.kind)
         self._gone_streak = 0
+        self._watch_events += 1
+        if self.failures:
+            self._receiving()
         if event.resource_version:
             self.resource_version = event.resource_version
         if kind == "BOOKMARK":
-            return
+            return True
         if event.item is None:
             self.skipped += 1
-            return
+            return True
         key = record_key(self.kind, event.item)
         if kind == "DELETED":
             if key in self.store:
@@ -366,6 +363,7 @@ class Informer:
             self._writable()[key] = event.item
             self.log.record(key)
             self._changed()
+        return True
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -386,18 +384,21 @@ class Informer:
                 if self._gone_streak > 1:  # 410 again right after a relist: do not spin
                     await asyncio.sleep(self.backoff.delay(self._gone_streak - 1))
             except Forbidden as error:
-                self._failed(error, forbidden=True)
                 need_list = True
-                await asyncio.sleep(self.forbidden_retry)
+                await self._fail_and_wait(error, self.forbidden_retry, forbidden=True)
             except TooManyRequests as error:
-                self._failed(error)
-                await asyncio.sleep(error.retry_after)
+                wait = max(clamp_retry_after(error.retry_after), self._retry.next_delay())
+                await self._fail_and_wait(error, wait)
+            except WatchIdle as error:
+                self._idles += 1
+                if self._idles >= IDLES_BEFORE_RELIST:  # changes may be hidden from us
+                    need_list, self._idles = True, 0
+                await self._fail_and_wait(error, self._retry.next_delay())
             except (KubeError, DecodeError) as error:
-                self._failed(error)
-                await asyncio.sleep(self.backoff.delay(self.failures))
+                await self._fail_and_wait(error, self._retry.next_delay())
             except Exception as error:  # noqa: BLE001 - a bug must show as an error, not a hang
                 logger.exception("informer %s failed", self.kind)
-                self._failed(RuntimeError(f"internal error: {type(error).__name__}: {error}"))
                 need_list = True
-                await asyncio.sleep(self.backoff.delay(self.failures))
-
+                await self._fail_and_wait(
+                    RuntimeError(f"internal error: {type(error).__name__}: {error}"),
+                    self._retry.next_delay())

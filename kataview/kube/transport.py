@@ -20,7 +20,7 @@ import aiohttp
 from kubernetes.client import Configuration
 
 from .errors import (ApiError, KubeConfigError, KubeTLSError, KubeUnreachable,
-                     ReadOnlyViolation, api_error, one_line)
+                     ReadOnlyViolation, ServerSilent, api_error, one_line)
 
 logger = logging.getLogger(__name__)
 USER_AGENT = "kataview"
@@ -145,8 +145,8 @@ class KubeTransport:
             raise KubeUnreachable(f"cannot reach {self.server}: no connection within "
                                   f"{self.connect_timeout:g} s", self.server) from None
         except aiohttp.SocketTimeoutError:
-            raise KubeUnreachable(f"{self.server} stopped answering during {method} {path}",
-                                  self.server) from None
+            raise ServerSilent(f"{self.server} stopped answering during {method} {path}",
+                               self.server) from None
         except aiohttp.ClientPayloadError:
             raise KubeUnreachable(f"connection to {self.server} broke mid-response "
                                   f"({method} {path})", self.server) from None
