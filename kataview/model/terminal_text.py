@@ -23,6 +23,8 @@ translated. Pure, stdlib only.
 
 from __future__ import annotations
 
+import dataclasses
+
 BIDI_CONTROLS = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 # Every code point terminal_safe replaces (lone surrogates aside).
 UNSAFE_CODES = frozenset([*range(0x20), 0x7F, *range(0x80, 0xA0), *BIDI_CONTROLS, 0x2028, 0x2029])
@@ -71,3 +73,24 @@ def terminal_safe_tree(value):  # noqa: ANN001, ANN201 - any JSON-like value
     if isinstance(value, (list, tuple)):
         return [terminal_safe_tree(item) for item in value]
     return value
+
+
+def terminal_safe_record(record):  # noqa: ANN001, ANN201 - any frozen dataclass
+    """A copy of a dataclass record (e.g. a VMDetail read from a node) whose strings, in
+    nested records, tuples and dicts too, are terminal-safe; the record itself when none
+    needed it."""
+    if isinstance(record, str):
+        return terminal_safe(record)
+    if isinstance(record, tuple):
+        return tuple(terminal_safe_record(item) for item in record)
+    if isinstance(record, dict):
+        return {terminal_safe_record(key): terminal_safe_record(item) for key, item in record.items()}
+    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+        return record
+    changes = {}
+    for spec in dataclasses.fields(record):
+        value = getattr(record, spec.name)
+        safe = terminal_safe_record(value)
+        if safe != value:
+            changes[spec.name] = safe
+    return dataclasses.replace(record, **changes) if changes else record

@@ -7,6 +7,9 @@ from functools import partial
 from typing import Iterable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
+
+from kataview.model.terminal_text import terminal_safe
 
 MAX_HITS = 50
 
@@ -32,7 +35,9 @@ class ObjectCommands(Provider):
                 if not self.fuzzy or not matcher.match(text):
                     continue
             score = matcher.match(f"{self.verb} {text}") or matcher.match(text) or 0.5
-            yield Hit(score, matcher.highlight(f"{self.verb} {text}"), partial(self.app.open_object, self.kind, key),
+            # the palette reads prompts as markup: a name from the cluster is escaped
+            shown = escape(terminal_safe(f"{self.verb} {text}"))
+            yield Hit(score, matcher.highlight(shown), partial(self.app.open_object, self.kind, key),
                       help=f"open the {self.kind} detail screen")
             found += 1
             if found >= MAX_HITS:
@@ -42,7 +47,7 @@ class ObjectCommands(Provider):
         for number, (text, key) in enumerate(self.candidates()):
             if number >= 10:
                 break
-            yield DiscoveryHit(f"{self.verb} {text}", partial(self.app.open_object, self.kind, key))
+            yield DiscoveryHit(escape(terminal_safe(f"{self.verb} {text}")), partial(self.app.open_object, self.kind, key))
 
 
 class PodCommands(ObjectCommands):

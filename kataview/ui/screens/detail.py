@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from kataview.model.terminal_text import terminal_safe
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.widgets.cluster_header import ClusterHeader
 from kataview.ui.widgets.virtual_table import Column, VirtualTable
@@ -39,12 +40,18 @@ def detail_columns(spec: Iterable[tuple[str, int] | tuple[str, int, bool]]) -> l
     return columns
 
 
+def plain(text: str, *, lines: bool = False) -> Content:
+    """Text from the cluster or a node as Content: never read as markup, terminal-safe."""
+    return Content(terminal_safe(text, lines=lines))
+
+
 def facts(pairs: Iterable[tuple[str, Any]]) -> Content:
-    """Aligned "label  value" lines; values may be Content (already styled) or plain text."""
+    """Aligned "label  value" lines; values may be Content (already styled, made safe by
+    whoever styled it) or plain text (made terminal-safe here)."""
     pairs = [(label, value) for label, value in pairs if value not in (None, "")]
     width = max((len(label) for label, _ in pairs), default=0)
     lines = [Content.assemble((label.ljust(width), "$text-muted"), "  ",
-                              value if isinstance(value, Content) else str(value)) for label, value in pairs]
+                              value if isinstance(value, Content) else plain(str(value))) for label, value in pairs]
     return Content("\n").join(lines)
 
 
@@ -69,9 +76,10 @@ class DetailScreen(Screen):
         yield from ()
 
     def section(self, widget_id: str, title: str, content: Content | str) -> None:
+        """A str content is shown as it is (several lines, never markup), terminal-safe."""
         widget = self.query_one(f"#{widget_id}", Static)
         widget.border_title = title
-        widget.update(content)
+        widget.update(content if isinstance(content, Content) else plain(content, lines=True))
 
     def on_mount(self) -> None:
         self.app.view_changed.subscribe(self, self.show_view)

@@ -16,6 +16,7 @@ from textual.widgets import Button, Static
 
 from kataview.hosts.errors import UnknownHostKey
 from kataview.hosts.hostkeys import known_hosts_name
+from kataview.model.terminal_text import terminal_safe
 from kataview.ui.theme import styles_dir
 
 
@@ -37,19 +38,19 @@ class HostKeyScreen(ModalScreen[bool]):
         with Vertical(id="host-key-box"):
             yield Static(Content.styled("Unknown SSH host key", "bold"), id="host-key-title")
             yield Static(Content.assemble(
-                *((("jump host    ", "$text-muted"), error.jump_host, "\n") if error.jump_host else ()),
-                ("node         ", "$text-muted"), error.node, "\n",
-                ("host         ", "$text-muted"), error.host, "\n",
+                *((("jump host    ", "$text-muted"), terminal_safe(error.jump_host), "\n") if error.jump_host else ()),
+                ("node         ", "$text-muted"), terminal_safe(error.node), "\n",
+                ("host         ", "$text-muted"), terminal_safe(error.host), "\n",
                 ("port         ", "$text-muted"), str(error.port), "\n",
-                ("key type     ", "$text-muted"), key_type, "\n",
+                ("key type     ", "$text-muted"), terminal_safe(key_type), "\n",
                 ("fingerprint  ", "$text-muted"), (error.fingerprint, "bold $warning"), "\n",
-                ("known_hosts  ", "$text-muted"), error.known_hosts,
+                ("known_hosts  ", "$text-muted"), terminal_safe(error.known_hosts),
             ), id="host-key-facts")
-            yield Static(
+            yield Static(Content(terminal_safe(
                 f"kataview has never seen this host. Compare the fingerprint with the {owner}'s own "
                 f"(on the {owner}: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub, or ask its owner). "
                 f"Trusting appends one line for {known_hosts_name(error.host, error.port)} to "
-                "known_hosts; nothing else is changed.", id="host-key-help")
+                "known_hosts; nothing else is changed.")), id="host-key-help")
             with Horizontal(id="host-key-buttons"):
                 yield Button("Trust and connect (y)", variant="warning", id="trust")
                 yield Button("Refuse (n)", variant="default", id="refuse")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
+from kataview.model.terminal_text import terminal_safe
 
 ALL = "\0all"
 
@@ -25,7 +28,8 @@ class NamespacePicker(ModalScreen[tuple[str | None] | None]):
         picker.border_subtitle = "Enter picks · Esc cancels"
         total = sum(namespaces.values())
         picker.add_options([Option(f"all namespaces ({total:,} pods)", id=ALL)] +
-                           [Option(f"{name} ({number:,})", id=name) for name, number in namespaces.items()])
+                           [Option(Content(terminal_safe(f"{name} ({number:,})")), id=name)
+                            for name, number in namespaces.items()])
         current = self.app.namespace
         names = list(namespaces)
         picker.highlighted = 1 + names.index(current) if current in names else 0

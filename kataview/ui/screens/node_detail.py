@@ -11,6 +11,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from kataview.model.records import Node
+from kataview.model.terminal_text import terminal_safe
 from kataview.ui import analysis
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.formatting import age, clock, cpu, memory
@@ -94,7 +95,7 @@ class NodeDetailScreen(DetailScreen):
             return False
         self.node = node
         now = self.app.now()
-        self.query_one("#title", Static).update(Content.assemble(("Node ", "$text-muted"), (node.name, "bold")))
+        self.query_one("#title", Static).update(Content.assemble(("Node ", "$text-muted"), (terminal_safe(node.name), "bold")))
         runtime_name, runtime_version = node.container_runtime
         self.section("summary", "Node", facts([
             ("status", {True: "Ready", False: "NotReady", None: "Unknown"}[node.ready]

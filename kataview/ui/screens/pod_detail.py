@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from kataview.hosts.errors import HostKeyChanged, UnknownHostKey
 from kataview.model.records import ClusterSnapshot, Node, Pod
+from kataview.model.terminal_text import terminal_safe
 from kataview.model.vm import VMDetail
 from kataview.ui import analysis
 from kataview.ui.cluster_view import ClusterView, overhead_text, scheduling_text
@@ -114,7 +115,8 @@ class PodDetailScreen(DetailScreen):
         now = self.app.now()
         runtime_style = FAMILY_VARIABLE.get(runtime.family, "$runtime-other")
         self.query_one("#title", Static).update(Content.assemble(
-            ("Pod ", "$text-muted"), (f"{pod.namespace}/{pod.name}", "bold"), "  ", (f"[{runtime.label}]", runtime_style)))
+            ("Pod ", "$text-muted"), (terminal_safe(f"{pod.namespace}/{pod.name}"), "bold"), "  ",
+            (terminal_safe(f"[{runtime.label}]"), runtime_style)))
         self.section("summary", "Pod", facts([
             ("node", pod.node_name or "<not scheduled>"), ("status", pod.status_text), ("phase", pod.phase),
             ("ready", f"{pod.ready_count}/{len(pod.containers)}"), ("restarts", pod.restarts),
@@ -271,11 +273,11 @@ class PodDetailScreen(DetailScreen):
         rc = snapshot.runtime_classes.get(pod.runtime_class_name or "")
         style = FAMILY_VARIABLE.get(runtime.family, "$runtime-other")
         if pod.runtime_class_name and rc is None:
-            rc_text = Content.styled(f"{pod.runtime_class_name} (does not exist)", "$error")
+            rc_text = Content.styled(terminal_safe(f"{pod.runtime_class_name} (does not exist)"), "$error")
         else:
             rc_text = pod.runtime_class_name or "none (the node's default handler)"
         return facts([
-            ("runtime", Content.styled(f"{runtime.label} ({runtime.family})", style)),
+            ("runtime", Content.styled(terminal_safe(f"{runtime.label} ({runtime.family})"), style)),
             ("RuntimeClass", rc_text),
             ("handler", "unknown: the RuntimeClass is missing" if runtime.handler is None
              else runtime.handler or "default (runc)"),

@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from kataview.model.records import RuntimeClass
+from kataview.model.terminal_text import terminal_safe
 from kataview.ui import analysis
 from kataview.ui.cluster_view import ClusterView, overhead_text, scheduling_text
 from kataview.ui.formatting import age
@@ -43,7 +44,7 @@ class RuntimeClassDetailScreen(DetailScreen):
         now = self.app.now()
         family = analysis.runtime_family(rc.handler)
         self.query_one("#title", Static).update(Content.assemble(
-            ("RuntimeClass ", "$text-muted"), (rc.name, f"bold {FAMILY_VARIABLE.get(family, '$runtime-other')}"),
+            ("RuntimeClass ", "$text-muted"), (terminal_safe(rc.name), f"bold {FAMILY_VARIABLE.get(family, '$runtime-other')}"),
             f"  ({family})"))
         self.section("summary", "RuntimeClass", facts([
             ("handler", rc.handler), ("family", family), ("overhead", overhead_text(rc)),

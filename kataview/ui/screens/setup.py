@@ -14,10 +14,12 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.widgets import Footer, Static
 
 from kataview.hosts.errors import NodeError
 from kataview.model.records import Node
+from kataview.model.terminal_text import terminal_safe
 from kataview.setup.steps import StepResult, StepState
 from kataview.ui.screens.setup_steps import (APP_KEYS, FinishScreen, NodePickScreen, PreflightScreen,
                                              SetupPage, StepScreen)
@@ -61,7 +63,7 @@ class SetupScreen(SetupPage[None]):
         self._wizard()
 
     def say(self, text: str) -> None:
-        self.query_one("#setup-progress", Static).update(text)
+        self.query_one("#setup-progress", Static).update(Content(terminal_safe(text, lines=True)))
 
     async def _node_list(self) -> list[Node]:
         if self.nodes is not None:

@@ -15,11 +15,13 @@ from typing import TypeVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kataview.model.records import Node
+from kataview.model.terminal_text import terminal_safe
 from kataview.setup.preflight import PreflightReport
 from kataview.setup.steps import Step, StepPlan, StepResult, StepState
 from kataview.ui.theme import styles_dir
@@ -47,8 +49,8 @@ class SetupPage(ModalScreen[PageResult]):
 
 
 def _title(text: str, read_only: bool) -> Static:
-    return Static(f"Guided setup · {text}" + (READ_ONLY_TAG if read_only else ""),
-                  id="setup-title", markup=False)
+    return Static(Content(terminal_safe(f"Guided setup · {text}" + (READ_ONLY_TAG if read_only else ""))),
+                  id="setup-title")
 
 
 class NodePickScreen(SetupPage[str | None]):
@@ -64,8 +66,9 @@ class NodePickScreen(SetupPage[str | None]):
         for node in self.nodes:
             ready = {True: "Ready", False: "NotReady", None: "?"}[node.ready]
             handlers = ", ".join(h.name for h in node.runtime_handlers or () if h.name) or "not reported"
-            options.append(Option(f"{node.name:<24} {ready:<9} {node.container_runtime_version or '-':<22} "
-                                  f"handlers: {handlers}", id=node.name))
+            options.append(Option(Content(terminal_safe(
+                f"{node.name:<24} {ready:<9} {node.container_runtime_version or '-':<22} handlers: {handlers}")),
+                id=node.name))
         yield OptionList(*options, id="setup-nodes")
         yield Static("Enter: preflight this node over SSH (read-only commands) · Esc: cancel", classes="setup-hint")
         yield Footer()
@@ -93,7 +96,8 @@ class PreflightScreen(SetupPage[bool]):
                 yield Static(preflight_table(self.report), id="preflight")
                 yield Static(guidance_text(self.advice), id="guidance")
             else:
-                yield Static(f"✗ preflight failed: {self.error}", id="preflight", classes="failed", markup=False)
+                yield Static(Content(terminal_safe(f"✗ preflight failed: {self.error}", lines=True)), id="preflight",
+                             classes="failed")
         with Horizontal(id="setup-buttons"):
             yield Button("Continue", id="continue", variant="primary")
             yield Button("Cancel", id="cancel")
@@ -128,7 +132,7 @@ class StepScreen(SetupPage[str]):
             yield Static(step_list([(s.name, s.title) for s in self.steps], self.states, self.index), id="setup-steps")
             with Vertical(id="setup-main"):
                 yield Static(self.step.title, id="step-title", markup=False)
-                state = state_text(self.checked.state).append(f"  {self.checked.message}")
+                state = state_text(self.checked.state).append(terminal_safe(f"  {self.checked.message}", lines=True))
                 yield Static(state, id="step-state")
                 with VerticalScroll(id="plan-scroll"):
                     yield Static(plan_view(self.plan), id="plan")

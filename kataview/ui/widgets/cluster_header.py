@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from kataview.model.records import WatchState
+from kataview.model.terminal_text import terminal_safe
 from kataview.sources import SourceInfo
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.formatting import clock, count, plural
@@ -31,7 +32,7 @@ def runtime_counts(view: ClusterView) -> list[tuple[str, str]]:
     parts = []
     for label, number in view.runtime_counts.items():
         family = view.family_of.get(label, "other")
-        parts.append((f"{label} {count(number)}", FAMILY_VARIABLE.get(family, "$runtime-other")))
+        parts.append((terminal_safe(f"{label} {count(number)}"), FAMILY_VARIABLE.get(family, "$runtime-other")))
     return parts
 
 
@@ -55,10 +56,10 @@ class ClusterHeader(Static):
             badges += [(text, f"bold {style}")]
             errors = view.state.last_error or ", ".join(f"{k}: {v}" for k, v in view.state.errors.items())
             if errors and view.state.phase != "live":
-                badges += ["  ", (errors, "$stale")]
-        server = [("  server ", "$text-muted"), info.server]
-        where = [("kataview", "bold $accent"), ("  context ", "$text-muted"), info.context,
-                 ("  ns ", "$text-muted"), namespace or "all", "  "]
+                badges += ["  ", (terminal_safe(errors), "$stale")]
+        server = [("  server ", "$text-muted"), terminal_safe(info.server)]
+        where = [("kataview", "bold $accent"), ("  context ", "$text-muted"), terminal_safe(info.context),
+                 ("  ns ", "$text-muted"), terminal_safe(namespace or "all"), "  "]
         width = self.size.width or 200
         line1 = Content.assemble(*where[:3], *server, *where[3:], *badges)
         if line1.cell_length > width:  # narrow terminal: the server goes first

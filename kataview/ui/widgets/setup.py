@@ -1,5 +1,7 @@
 """Renderables for the guided setup screens: the step list, a step's plan, preflight checks.
-State is never shown by colour alone: every state has a glyph and a word."""
+State is never shown by colour alone: every state has a glyph and a word. What a node said
+(preflight output, a config file's diff, a step's message) is Text, never markup, and
+terminal-safe."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from kataview.model.terminal_text import terminal_safe
 from kataview.setup.preflight import PreflightReport
 from kataview.setup.steps import StepPlan, StepResult, StepState
 
@@ -39,19 +42,21 @@ def step_list(titles: Iterable[tuple[str, str]], states: Mapping[str, StepState]
 
 
 def plan_view(plan: StepPlan) -> RenderableType:
+    summary = terminal_safe(plan.summary, lines=True)
     if not plan.text:
-        return Text(plan.summary)
+        return Text(summary)
     lexer = LEXERS.get(plan.kind)
-    body: RenderableType = (Syntax(plan.text.rstrip("\n"), lexer, theme="ansi_dark", background_color="default",
-                                   word_wrap=True) if lexer else Text(plan.text))
-    return Group(Text(plan.summary, style="bold"), Text(""), body)
+    text = terminal_safe(plan.text, lines=True)
+    body: RenderableType = (Syntax(text.rstrip("\n"), lexer, theme="ansi_dark", background_color="default",
+                                   word_wrap=True) if lexer else Text(text))
+    return Group(Text(summary, style="bold"), Text(""), body)
 
 
 def result_text(result: StepResult | None) -> Text:
     if result is None:
         return Text("")
     glyph, _, style = GLYPHS[result.state]
-    return Text(f"{glyph} {result.action} {result.step}: {result.message}", style=style)
+    return Text(terminal_safe(f"{glyph} {result.action} {result.step}: {result.message}", lines=True), style=style)
 
 
 def preflight_table(report: PreflightReport) -> Table:
@@ -62,13 +67,14 @@ def preflight_table(report: PreflightReport) -> Table:
     table.add_column("what to do", ratio=3)
     for check in report.checks():
         glyph, style = CHECK_GLYPHS.get(check.state, ("·", ""))
-        table.add_row(Text(glyph, style=style), check.name, check.value, check.detail)
+        table.add_row(Text(glyph, style=style), *(Text(terminal_safe(str(cell), lines=True))
+                                                  for cell in (check.name, check.value, check.detail)))
     return table
 
 
 def guidance_text(advice: list[tuple[str, str]]) -> Text:
     text = Text()
     for title, body in advice:
-        text.append(f"{title}\n", style="bold")
-        text.append(f"{body}\n\n")
+        text.append(terminal_safe(title) + "\n", style="bold")
+        text.append(terminal_safe(body, lines=True) + "\n\n")
     return text

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -20,6 +21,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from kataview.model.terminal_text import terminal_safe
 from kataview.ui.filtering import HaystackIndex, RowFilter, filter_indexed, filter_rows, parse_filter
 
 ELLIPSIS = "…"
@@ -70,9 +72,20 @@ class SectionHeader:
 
 
 def fit(text: str, width: int, right: bool = False) -> str:
-    if len(text) > width:
-        return text[: max(0, width - 1)] + ELLIPSIS if width > 0 else ""
-    return text.rjust(width) if right else text.ljust(width)
+    """text in exactly width terminal cells: made terminal-safe (every cell of every table
+    passes here), cut with an ellipsis or padded. Widths are cells, not code points: a CJK
+    character takes two, a zero-width one none, so columns stay aligned and no fragment of a
+    longer line is left behind on the screen."""
+    text = terminal_safe(text)
+    if text.isascii():  # the usual case: one cell per character
+        if len(text) > width:
+            return text[: max(0, width - 1)] + ELLIPSIS if width > 0 else ""
+        return text.rjust(width) if right else text.ljust(width)
+    cells = cell_len(text)
+    if cells > width:
+        return set_cell_size(text, width - 1) + ELLIPSIS if width > 0 else ""
+    padding = " " * (width - cells)
+    return padding + text if right else text + padding
 
 
 class RowMessage(Message):

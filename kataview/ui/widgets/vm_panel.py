@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from kataview.hosts import errors
+from kataview.model.terminal_text import terminal_safe, terminal_safe_record
 from kataview.model.vm import VMDetail, VMSummary, uptime_text
 from kataview.ui.formatting import clock
 
@@ -57,15 +58,18 @@ class Spinner(Static):
         self._draw()
 
     def _draw(self) -> None:
-        self.update(Content.assemble((SPINNER[self._frame], "$accent"), " ", self.message))
+        message = self.message if isinstance(self.message, Content) else terminal_safe(self.message)
+        self.update(Content.assemble((SPINNER[self._frame], "$accent"), " ", message))
 
 
 # ---- what to do about an error -------------------------------------------------------------
 
 def error_line(error: BaseException, node: str, read_only: bool, retry: str = "r",
                trust_hint: str = "Press r to be asked again.") -> tuple[Content, bool]:
-    """(one line saying what went wrong and what to do, loud?) for the panel."""
-    text = str(error) or type(error).__name__
+    """(one line saying what went wrong and what to do, loud?) for the panel; the error's
+    text may quote a node or a server: terminal-safe."""
+    text = terminal_safe(str(error) or type(error).__name__)
+    node = terminal_safe(node)
     if isinstance(error, errors.HostKeyChanged):
         return Content.styled(f"⚠ HOST KEY CHANGED — {text}", "bold $error"), True
     if isinstance(error, errors.UnknownHostKey):
@@ -213,7 +217,7 @@ class VMPanel(Vertical):
         self.set_classes("section")
         status.display = False
         facts.display = True
-        facts.update(text)
+        facts.update(text if isinstance(text, Content) else Content(terminal_safe(text, lines=True)))
         self.border_subtitle = ""
 
     def show_loading(self, node: str, address: str) -> None:
@@ -223,9 +227,11 @@ class VMPanel(Vertical):
             status.display = facts.display = False
         else:
             # a refresh keeps the facts in place; a spinner line would shift the screen below
-            self.border_subtitle = f"refreshing from {node}…"
+            self.border_subtitle = Content(terminal_safe(f"refreshing from {node}…"))
 
     def show_detail(self, detail: VMDetail, at: datetime, every: float | None) -> None:
+        """Every string of the detail was read from the node: made terminal-safe first."""
+        detail = terminal_safe_record(detail)
         spinner, status, facts = self._parts()
         spinner.stop()
         self.detail, self.error, self.loud = detail, None, False
