@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test screenshots bench serve clean
+.PHONY: demo test screenshots bench serve cluster clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "kataview needs Python 3.11 or newer on PATH"; exit 2; }
@@ -17,6 +17,11 @@ demo: $(STAMP)
 
 serve: $(STAMP)
 	$(VENV)/bin/kataview demo --serve
+
+# a real kube-apiserver + etcd (built from pinned Go modules, cached in .realparts/) with the demo
+# scenario; Ctrl-C stops it. CLUSTER_ARGS="--nodes 100 --pods 3000" loads a generated one.
+cluster: $(STAMP)
+	$(VENV)/bin/python -m realparts.cluster $(CLUSTER_ARGS)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

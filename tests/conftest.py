@@ -59,3 +59,26 @@ def ui_home(isolated_home, monkeypatch):
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     return isolated_home
+
+
+@pytest.fixture(scope="session")
+def control_plane():
+    """One real etcd + kube-apiserver per pytest run (realparts/controlplane.py), built by
+    realparts/build; every request is audited (control_plane.audit_events()). Tests share it:
+    leave what you create namespaced under a name of your own, or delete it (pods with
+    gracePeriodSeconds=0). A test that must restart the apiserver or needs an empty cluster
+    starts its own with realparts.controlplane.start_control_plane."""
+    from realbuilds import control_plane_binaries
+    from realparts.controlplane import start_control_plane
+
+    with start_control_plane(control_plane_binaries(), audit=True) as plane:
+        yield plane
+
+
+@pytest.fixture(scope="session")
+def demo_cluster(control_plane):
+    """The classic demo scenario loaded once into `control_plane` (realparts/scenario_load.py):
+    nodes on 127.0.1.N, a kubelet port nobody serves. Returns a LoadedScenario."""
+    from realparts.scenario_load import load_scenario
+
+    return load_scenario(control_plane)

@@ -1,0 +1,89 @@
+"""The real control plane fixture (etcd + kube-apiserver v1.37.2 on loopback): version, the admin
+and limited identities (static tokens bound by RBAC, ServiceAccount tokens from TokenRequest),
+the audit log, and kubectl through the admin kubeconfig."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.error
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+NS = "cp-fixture-test"
+
+
+def status_of(call) -> int:
+    try:
+        call()
+    except urllib.error.HTTPError as error:
+        return error.code
+    return 200
+
+
+def whoami(control_plane, token: str) -> dict:
+    review = control_plane.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                                   {"apiVersion": "authentication.k8s.io/v1",
+                                    "kind": "SelfSubjectReview"}, token=token)
+    return review["status"]["userInfo"]
+
+
+def test_version_is_the_pinned_release(control_plane):
+    version = control_plane.request("GET", "/version")
+    assert (version["gitVersion"], version["major"], version["minor"]) == ("v1.37.2", "1", "37")
+
+
+def test_admin_is_a_cluster_admin_and_readyz_is_anonymous(control_plane):
+    assert "system:masters" in whoami(control_plane, control_plane.admin_token)["groups"]
+    import urllib.request
+    with urllib.request.urlopen(control_plane.url + "/readyz", context=control_plane.ssl_context()) as r:
+        assert r.read() == b"ok"
+
+
+def test_a_limited_user_may_do_what_rbac_grants_only(control_plane):
+    token = control_plane.tokens["viewer"]
+    assert whoami(control_plane, token)["username"] == "viewer"
+    list_nodes = lambda: control_plane.request("GET", "/api/v1/nodes", token=token)  # noqa: E731
+    assert status_of(list_nodes) == 403
+    control_plane.request("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+        "metadata": {"name": "cp-fixture-viewer-nodes"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "cluster-admin"},
+        "subjects": [{"kind": "User", "name": "viewer", "apiGroup": "rbac.authorization.k8s.io"}]})
+    try:
+        assert status_of(list_nodes) == 200
+    finally:
+        control_plane.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/"
+                                        "cp-fixture-viewer-nodes")
+    assert status_of(list_nodes) == 403
+
+
+def test_service_account_tokens_come_from_token_request(control_plane):
+    with pytest.raises(urllib.error.HTTPError):  # a namespace of our own, new for this run
+        control_plane.request("GET", f"/api/v1/namespaces/{NS}")
+    control_plane.request("POST", "/api/v1/namespaces", {"metadata": {"name": NS}})
+    token = control_plane.service_account_token(NS, "reader")
+    user = whoami(control_plane, token)
+    assert user["username"] == f"system:serviceaccount:{NS}:reader"
+    assert "system:serviceaccounts" in user["groups"]
+    assert status_of(lambda: control_plane.request("GET", "/api/v1/pods", token=token)) == 403
+
+
+def test_every_request_is_in_the_audit_log(control_plane):
+    token = control_plane.tokens["nobody"]
+    status_of(lambda: control_plane.request("GET", "/api/v1/namespaces/default/pods", token=token))
+    events = [e for e in control_plane.audit_events() if e["user"]["username"] == "nobody"]
+    assert any(e["verb"] == "list" and e["objectRef"]["resource"] == "pods"
+               and e["responseStatus"]["code"] == 403 for e in events)
+
+
+def test_kubectl_reaches_it_with_the_admin_kubeconfig(control_plane, tmp_path):
+    from conftest import require_part
+    kubectl = require_part("kubectl")
+    result = subprocess.run([kubectl, "--kubeconfig", str(control_plane.kubeconfig), "--cache-dir",
+                             str(tmp_path / "cache"), "get", "namespace", "kube-system", "-o", "json"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"]["phase"] == "Active"
