@@ -43,13 +43,13 @@ def free_loopback_port() -> int:
 async def demo_cluster(demo_size: tuple[int | None, int | None] = (None, None), *,
                        motion: bool = True, port: int = 0,
                        ssh: Callable[[dict[str, Any]], None] | None = None) -> AsyncIterator[Path]:
-    """Run the API server double with the demo scenario; yield a kubeconfig path for it.
+    """Run the demo (kataview.demo.session: API server double, SSH node, motion) with the demo
+    scenario in a temp dir; yield the kubeconfig path for it.
 
-    With ``ssh``, the demo's Kata nodes answer over SSH too (kataview.demo.sshnode): ``ssh``
-    gets the SSHOptions overrides (client key, known_hosts, ssh config in the temp dir)."""
-    from kataview.demo.apiserver import ApiServerDouble
-    from kataview.demo.motion import DemoMotion
+    With ``ssh``, the demo's nodes answer over SSH too (kataview.demo.sshnode): ``ssh`` gets
+    the SSHOptions overrides (client key, known_hosts, ssh config in the temp dir)."""
     from kataview.demo.scenario import classic_objects, generated_objects
+    from kataview.demo.session import running_demo
 
     nodes, pods = demo_size
     if nodes or pods:  # seconds at 150,000 pods: in a thread, so a screen can show meanwhile
@@ -57,27 +57,14 @@ async def demo_cluster(demo_size: tuple[int | None, int | None] = (None, None), 
     else:
         objects = classic_objects()
     directory = Path(tempfile.mkdtemp(prefix="kataview-demo-"))
-    server = ApiServerDouble(objects, port=port)
-    mover = ssh_node = None
     try:
-        await server.start()
-        kubeconfig = server.write_kubeconfig(directory / "kubeconfig", context=DEMO_CONTEXT)
-        if ssh is not None:
-            from kataview.demo.sshnode import DemoSSHNode
-
-            ssh_node = DemoSSHNode(server.store.list)
-            await ssh_node.start()
-            ssh(ssh_node.write_client_files(directory / "ssh"))
-        if motion:
-            mover = asyncio.create_task(DemoMotion().run(server.store), name="demo-motion")
-        yield kubeconfig
+        async with running_demo(objects, directory / "kubeconfig", port=port, motion=motion,
+                                ssh_directory=directory / "ssh" if ssh else None,
+                                context=DEMO_CONTEXT) as demo:
+            if ssh is not None:
+                ssh(demo.ssh_overrides)
+            yield demo.kubeconfig
     finally:
-        if mover is not None:
-            mover.cancel()
-            await asyncio.gather(mover, return_exceptions=True)
-        if ssh_node is not None:
-            await ssh_node.stop()
-        await server.stop()
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from kataview.demo.apiserver import serve_in_thread
 from kataview.demo.scenario import classic_objects
+from kataview.demo.sshnode import DemoSSHNode
 from kataview.live import LiveSource
 from kataview.settings import Settings
 from kataview.ui.app import make_app
@@ -126,10 +127,23 @@ async def visit_every_view(app, pilot) -> dict[str, str]:
     return seen
 
 
-async def test_exactly_the_readonly_rules_are_enough(cluster, tmp_path):
+@pytest.fixture
+async def node_ssh_config(cluster, tmp_path):
+    """The demo's SSH node answering for the cluster's nodes on loopback: the pod view's VM
+    panel reaches it through this ssh config, never the nodes' InternalIPs (192.168.122.x)."""
+    server, _ = cluster
+    node = DemoSSHNode(server.store.list)
+    await node.start()
+    try:
+        yield node.write_client_files(tmp_path / "ssh")["config_files"][0]
+    finally:
+        await node.stop()
+
+
+async def test_exactly_the_readonly_rules_are_enough(cluster, tmp_path, node_ssh_config):
     server, kubeconfig = cluster
     server.rbac.load_rules(USER, copy.deepcopy(READONLY_RULES))
-    settings = Settings(kubeconfig=str(kubeconfig), read_only=True)
+    settings = Settings(kubeconfig=str(kubeconfig), read_only=True, ssh_config=node_ssh_config)
     app = make_app(settings, LiveSource(settings, str(kubeconfig)))
     async with app.run_test(size=(200, 50)) as pilot:
         seen = await visit_every_view(app, pilot)

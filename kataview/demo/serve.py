@@ -1,4 +1,6 @@
-"""`kataview demo --serve`: the API server double on loopback until Ctrl-C or SIGTERM."""
+"""`kataview demo --serve`: the whole demo on loopback (kataview.demo.session: the API server
+double and the SSH node that answers for every demo node) until Ctrl-C, SIGTERM or SIGHUP.
+Prints, and writes beside the kubeconfig, an ssh config mapping each node name to it."""
 
 from __future__ import annotations
 
@@ -12,10 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from .apiserver import ApiServerDouble
-from .motion import DemoMotion
-from .scenario import classic_objects
 from .generator import generated_objects
+from .scenario import classic_objects
+from .session import RunningDemo, running_demo
 
 
 def serve_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -46,6 +47,11 @@ def default_kubeconfig_path() -> Path:
     return base / f"demo-kubeconfig-{os.getpid()}.yaml"
 
 
+def ssh_directory_for(kubeconfig: Path) -> Path:
+    """The SSH node's client files live beside the kubeconfig: ``<name>-ssh/``."""
+    return kubeconfig.with_name(f"{kubeconfig.stem}-ssh")
+
+
 def _refuse(path: Path) -> bool:
     kube_dir = (Path.home() / ".kube").resolve()
     resolved = path.expanduser().resolve()
@@ -68,33 +74,45 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _serve(args: argparse.Namespace, objects: list[dict]) -> int:
-    api = ApiServerDouble(objects, tls=not args.plain_http, port=args.port)
-    del objects
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # Ctrl-C, kill, and a closed terminal all stop it the same way: the files go (the
+    # kubeconfig holds a bearer token, the ssh directory a private key)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
-    await api.start()
     path = args.kubeconfig_out or default_kubeconfig_path()
-    api.write_kubeconfig(path)
-    store = api.store
-    print(f"kataview demo API server at {api.url} ({store.count('Node')} nodes, "
-          f"{store.count('Pod')} pods)")
-    print(f"kubeconfig: {path}")
-    print(f"  export KUBECONFIG={path}")
-    print("Ctrl-C to stop.", flush=True)
-    motion = asyncio.create_task(DemoMotion().run(store))
+    ssh_dir = ssh_directory_for(path)
     try:
-        await stop.wait()
+        async with running_demo(objects, path, ssh_directory=ssh_dir, tls=not args.plain_http,
+                                port=args.port) as demo:
+            _announce(demo, path)
+            await stop.wait()
     finally:
-        motion.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await motion
-        await api.stop()
+        for name in ("ssh_config", "known_hosts", "id_ed25519"):
+            with contextlib.suppress(OSError):
+                (ssh_dir / name).unlink()
+        with contextlib.suppress(OSError):
+            ssh_dir.rmdir()
         if args.kubeconfig_out is None:
             with contextlib.suppress(OSError):
                 path.unlink()
+            if path.parent.name.startswith("kataview-demo-"):  # our mkdtemp
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
     return 0
+
+
+def _announce(demo: RunningDemo, path: Path) -> None:
+    store, node = demo.api.store, demo.ssh_node
+    print(f"kataview demo API server at {demo.api.url} ({store.count('Node')} nodes, "
+          f"{store.count('Pod')} pods)")
+    print(f"kubeconfig: {path}")
+    print(f"  export KUBECONFIG={path}")
+    print(f"ssh config: {demo.ssh_config}")
+    print(f"  every node's SSH is 127.0.0.1:{node.port} (Host blocks by node name, known_hosts "
+          f"and key beside it)")
+    print(f"  kataview --kubeconfig {path} --ssh-config {demo.ssh_config} vm NAMESPACE/POD")
+    print("Ctrl-C to stop.", flush=True)
 
 
 if __name__ == "__main__":

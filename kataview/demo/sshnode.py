@@ -18,8 +18,9 @@ shim-monitor channel.
 
 One server serves every node: the login user names the node. ``write_client_files``
 writes a client key, a known_hosts line and an OpenSSH config with one ``Host <node>``
-block each (HostName 127.0.0.1, the port, User <node>), so the real client path (config,
-known_hosts verification, public-key auth) is used without touching ~/.ssh.
+block each (HostName 127.0.0.1, the port, User <node>, the key, UserKnownHostsFile), so the
+real client path (config, known_hosts verification, public-key auth) is used without
+touching ~/.ssh, by kataview as by ``ssh -F``.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ class DemoSSHNode:
         nodes = self.nodes()
         config = directory / "ssh_config"
         config.write_text("".join(f"Host {name}\n    HostName 127.0.0.1\n    Port {self.port}\n"
-                                  f"    User {name}\n    IdentityFile {key}\n" for name in nodes))
+                                  f"    User {name}\n    IdentityFile {key}\n    IdentitiesOnly yes\n"
+                                  f"    UserKnownHostsFile {known}\n" for name in nodes))
         return dict(config_files=(str(config),), known_hosts=str(known), client_keys=(str(key),),
                     agent_path=None, node_addresses={name: name for name in nodes})
 

@@ -66,19 +66,27 @@ class WatchStream:
         response.enable_chunked_encoding()
         await response.prepare(self.request)
         self.request[RECORD].status = 200
+        try:
+            await self._watch(response)
+        except ConnectionResetError:
+            pass  # the client left (kubectl -w ended, a dashboard quit): not an error
+        return response
+
+    async def _watch(self, response: web.StreamResponse) -> None:
         plural = self.target.resource.plural
         body = self.server.faults.watch_body_for(plural)
         if body is not None:
-            return await self._faulty(response, body)
+            await self._faulty(response, body)
+            return
         if self.server.faults.take_gone(plural):
             expired = Expired(self.since or 0, self.server.store.resource_version)
             await self._error(response, expired)
-            return response
+            return
         try:
             watcher, backlog, floor = self.server.store.subscribe(self.target.resource, self.since)
         except Expired as expired:
             await self._error(response, expired)
-            return response
+            return
         self.server.open_watches.add(watcher)
         try:
             self.last_rv = floor
@@ -88,12 +96,9 @@ class WatchStream:
                 await self._bookmark(response, initial_end=True, settled=False)
             if await self._stream(response, watcher.queue, floor):
                 await response.write_eof()
-        except (ConnectionResetError, asyncio.CancelledError):
-            raise
         finally:
             self.server.open_watches.discard(watcher)
             self.server.store.unsubscribe(watcher)
-        return response
 
     async def _faulty(self, response: web.StreamResponse, body: str) -> web.StreamResponse:
         """An injected bad watch body (Faults.watch_body), after the 200."""

@@ -45,6 +45,7 @@ class HostConfig:
     port: int
     proxy_jump: str | None
     user: str | None = None  # User, if the config sets one
+    known_hosts: str | None = None  # the first UserKnownHostsFile, if the config sets one
 
 
 def host_config(config_files: Sequence[str], name: str, port: int | None = None) -> HostConfig:
@@ -56,9 +57,11 @@ def host_config(config_files: Sequence[str], name: str, port: int | None = None)
     except asyncssh.Error as error:
         raise ValueError(str(error)) from None
     jump = config.get("ProxyJump")  # asyncssh turns "none" into None
+    known = config.get("UserKnownHostsFile") or ()
     return HostConfig(str(config.get("Hostname", name) or name),
                       int(port if port is not None else config.get("Port", DEFAULT_PORT)),
-                      str(jump) if jump else None, config.get("User") or None)
+                      str(jump) if jump else None, config.get("User") or None,
+                      str(known[0]) if known else None)
 
 
 def parse_proxy_jump(value: str) -> list[Hop]:

@@ -31,6 +31,7 @@ import asyncssh
 
 from kataview.hosts import commands as cmd
 from kataview.hosts.allowlist import is_allowed
+from kataview.hosts.egress import check_dial
 from kataview.hosts.errors import (AuthenticationFailed, CommandRefused, CommandTimeout,
                                    ConnectionRefused, HostKeyError, NodeError, NodeUnreachable,
                                    SSHFailure, SudoMissing, SudoPasswordRequired)
@@ -70,8 +71,9 @@ class SSHOptions:
         values.update(overrides)
         return cls(**values)
 
-    def known_hosts_path(self) -> str:
-        return os.path.expanduser(self.known_hosts or default_known_hosts())
+    def known_hosts_path(self, configured: str | None = None) -> str:
+        """As OpenSSH: ours if set, else the config's UserKnownHostsFile, else ~/.ssh's."""
+        return os.path.expanduser(self.known_hosts or configured or default_known_hosts())
 
 
 def ssh_config_names_host(config_files: Sequence[str], name: str) -> bool:
@@ -303,7 +305,7 @@ class SSHPool:
     def _connect_kwargs(self, leg: _Leg, jumps: Sequence[Any], factory: Any) -> dict[str, Any]:
         """The same options for every leg; an explicit tunnel (None: direct) makes asyncssh
         ignore the config's ProxyJump, which :meth:`_open` has followed itself."""
-        options, known_hosts = self.options, self.options.known_hosts_path()
+        options, known_hosts = self.options, self.options.known_hosts_path(leg.where.known_hosts)
         kwargs: dict[str, Any] = dict(
             config=list(options.config_files),  # []: never read ~/.ssh/config behind our back
             client_factory=factory, tunnel=jumps[-1] if jumps else None,
@@ -321,7 +323,8 @@ class SSHPool:
 
     async def _connect(self, name: str, leg: _Leg, jumps: Sequence[Any]) -> Any:
         """One asyncssh connection; every failure becomes a one-line NodeError for ``name``."""
-        known_hosts, timeout = self.options.known_hosts_path(), self.options.connect_timeout
+        known_hosts = self.options.known_hosts_path(leg.where.known_hosts)
+        timeout = self.options.connect_timeout
         recorder: list[KeyRecorder] = []
 
         def factory() -> KeyRecorder:
@@ -329,6 +332,7 @@ class SSHPool:
             return recorder[-1]
 
         kwargs = self._connect_kwargs(leg, jumps, factory)
+        check_dial(leg.where.hostname, leg.where.port, f"SSH to {leg.who}")  # tests fence it
         try:
             return await asyncssh.connect(leg.host, **kwargs)
         except asyncssh.HostKeyNotVerifiable:
