@@ -87,3 +87,18 @@ def test_kubectl_reaches_it_with_the_admin_kubeconfig(control_plane, tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"]["phase"] == "Active"
+
+
+def test_apiserver_restarts_on_the_same_etcd_and_everything_goes_at_the_end():
+    from realbuilds import control_plane_binaries
+    from realparts.controlplane import start_control_plane
+
+    with start_control_plane(control_plane_binaries(), users=()) as plane:
+        plane.request("POST", "/api/v1/namespaces", {"metadata": {"name": "kept-across-restart"}})
+        old_pid = plane.processes["kube-apiserver"].pid
+        plane.restart_apiserver()
+        assert plane.processes["kube-apiserver"].pid != old_pid
+        assert plane.request("GET", "/api/v1/namespaces/kept-across-restart")["metadata"]["name"]
+        processes, directory = list(plane.processes.values()), plane.directory
+    assert all(p.poll() is not None for p in processes)
+    assert not directory.exists()
