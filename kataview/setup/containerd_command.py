@@ -19,6 +19,7 @@ from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.containerd import PatchPlan, plan_containerd_patch
 from kataview.setup.containerd_dropin import DropinPlan, plan_containerd_dropin
 from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, handler_name_problem
+from kataview.setup.config_write import write_failure
 from kataview.setup.filewrite import atomic_write, backup
 from kataview.setup.toml_edit import ConfigError
 
@@ -219,9 +220,7 @@ def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = Non
         print(f"{PROG}: refused: {exc}", file=err)
         return EXIT_REFUSED
     except OSError as exc:
-        name = exc.filename or args.config
-        print(f"{PROG}: writing failed: {name}: {exc.strerror or exc}\n  the original file is "
-              "unchanged (the new content was never renamed into place)", file=err)
+        print(f"{PROG}: {write_failure(exc, args.config)}", file=err)
         return EXIT_WRITE_FAILED
 
 

@@ -16,6 +16,7 @@ from typing import Callable, TextIO
 from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.containerd_command import read_config
 from kataview.setup.crio import DEFAULT_SHIM, CrioPlan, plan_crio_dropin
+from kataview.setup.config_write import write_failure
 from kataview.setup.filewrite import atomic_write, backup
 from kataview.setup.toml_edit import ConfigError
 
@@ -113,8 +114,7 @@ def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = Non
         print(f"{PROG}: refused: {exc}", file=err)
         return EXIT_REFUSED
     except OSError as exc:
-        print(f"{PROG}: writing failed: {exc.filename or args.config_dir}: {exc.strerror or exc}\n"
-              "  nothing was changed (the new file was never renamed into place)", file=err)
+        print(f"{PROG}: {write_failure(exc, args.config_dir)}", file=err)
         return EXIT_WRITE_FAILED
 
 

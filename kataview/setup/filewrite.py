@@ -36,19 +36,42 @@ def _copy_owner(src: os.stat_result, fd: int) -> None:
         pass  # not root: the file keeps our own owner, which was the owner we could write as
 
 
+def _copy_synced(source: Path, fd: int) -> None:
+    """Copy `source`'s bytes into the open `fd` and fsync them; closes `fd`."""
+    with os.fdopen(fd, "wb") as dst, open(source, "rb") as src:
+        shutil.copyfileobj(src, dst)
+        dst.flush()
+        os.fsync(dst.fileno())
+
+
 def backup(path: Path, now: datetime | None = None, directory: Path | None = None) -> Path:
-    """Copy `path` (content, mode, times, owner) to a timestamped backup beside it, or in
-    `directory` (created 0700) where a file beside it would be read as config (crio.conf.d)."""
+    """Copy `path` (content, mode, times, xattrs, owner) to a timestamped backup beside it, or
+    in `directory` (created 0700) where a file beside it would be read as config (crio.conf.d).
+
+    The copy goes to a hidden temp name, is fsynced, and only then gets the backup's name: a
+    full disk leaves no truncated file that looks like a backup (the temp is removed)."""
     real = Path(os.path.realpath(path))
+    place = Path(directory) if directory is not None else real.parent
     if directory is not None:
-        Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
-    target = backup_name(real, now, directory)
-    shutil.copy2(real, target)
-    stat = real.stat()
+        place.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{real.name}.kataview-", suffix=".bak.tmp", dir=place)
+    tmp = Path(tmp_name)
     try:
-        os.chown(target, stat.st_uid, stat.st_gid)
-    except PermissionError:
-        pass
+        _copy_synced(real, fd)
+        shutil.copystat(real, tmp)
+        stat = real.stat()
+        try:
+            os.chown(tmp, stat.st_uid, stat.st_gid)
+        except PermissionError:
+            pass
+        target = backup_name(real, now, place)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(backup_name(real, now, place))  # the name the backup would have had
+        raise
+    _fsync_dir(place)
     return target
 
 
