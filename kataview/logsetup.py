@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+from kataview.model.redaction import REDACTED, redact, register_secret  # noqa: F401 - their home before
 from kataview.model.terminal_text import terminal_safe
 
 LOG_NAME = "kataview.log"
@@ -37,38 +37,6 @@ BACKUPS = 3
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Libraries that log at INFO by default (connection chatter) or warn through the root logger.
 QUIET = ("kubernetes", "urllib3", "aiohttp", "asyncssh", "asyncio", "websocket", "markdown_it")
-REDACTED = "<redacted>"
-
-_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
-                  re.DOTALL)
-_AUTH = re.compile(r"(?i)\b(Bearer|Basic)(\s+|%20)[A-Za-z0-9._~+/=:-]+")
-_FIELD = re.compile(
-    r"""(?ix)
-    (?P<key>["']?[\w.-]*(?:token|password|passwd|secret|client-key-data|private[-_]?key)["']?
-       \s*[:=]\s*)
-    (?P<quote>["']?)
-    (?P<value>[^\s"',}\]]+)""")
-_SECRETS: set[str] = set()
-
-
-def redact(text: str) -> str:
-    """The text with credentials replaced by <redacted>."""
-    if not text:
-        return text
-    text = _PEM.sub(lambda m: f"-----BEGIN {m.group(1)}PRIVATE KEY----- {REDACTED} "
-                              f"-----END {m.group(1)}PRIVATE KEY-----", text)
-    text = _AUTH.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    text = _FIELD.sub(lambda m: m.group("key") + m.group("quote") + REDACTED
-                      if m.group("value") != REDACTED else m.group(0), text)
-    for secret in _SECRETS:
-        text = text.replace(secret, REDACTED)
-    return text
-
-
-def register_secret(value: str) -> None:
-    """A literal value (a token read from a file, a password) never to be logged."""
-    if value and len(value) >= 6:
-        _SECRETS.add(value)
 
 
 def error_text(message: object) -> str:

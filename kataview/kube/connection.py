@@ -31,6 +31,7 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.incluster_config import InClusterConfigLoader
 from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
+from .credentials import register_credentials
 from .errors import KubeConfigError, one_line
 from .transport import KubeTransport
 
@@ -212,6 +213,7 @@ def _load_kubeconfig(documents: list[tuple[Path, dict[str, Any]]],
             loader.load_and_set(configuration)
     except (ConfigException, OSError, KeyError, TypeError, ValueError) as exc:
         raise KubeConfigError(f"{where}: context '{name}': {one_line(str(exc))}") from None
+    register_credentials(configuration, loader._user)  # the chosen user (no public accessor)
     _check_exec_plugin(loader, configuration, name, where, logged)
     _quiet_refresh_hook(configuration, loader)
     return LoadedConfig(configuration, name, ctx.get("namespace") or "default", files, user)
@@ -326,6 +328,7 @@ def _load_in_cluster(environ: Mapping[str, str]) -> LoadedConfig:
         loader.load_and_set(configuration)
     except ConfigException as exc:
         raise KubeConfigError(f"in-cluster config ({SERVICE_ACCOUNT_DIR}): {exc}") from None
+    register_credentials(configuration)
     namespace_file = SERVICE_ACCOUNT_DIR / "namespace"
     try:
         namespace = namespace_file.read_text(encoding="utf-8").strip() or "default"

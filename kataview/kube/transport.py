@@ -19,6 +19,9 @@ from typing import Any, AsyncIterator, Callable, Mapping
 import aiohttp
 from kubernetes.client import Configuration
 
+from kataview.model.redaction import register_secret
+
+from .credentials import split_userinfo
 from .errors import (ApiError, KubeConfigError, KubeTLSError, KubeUnreachable,
                      ReadOnlyViolation, ServerSilent, api_error, one_line)
 
@@ -35,7 +38,8 @@ class KubeTransport:
     def __init__(self, configuration: Configuration, *, connect_timeout: float = 10.0,
                  read_timeout: float = 60.0, read_only: bool = True) -> None:
         self.configuration = configuration
-        self.server = str(configuration.host).rstrip("/")
+        # userinfo is taken out of the URL (shown and logged) and sent as Basic auth instead
+        self.server, *self._url_credentials = split_userinfo(str(configuration.host).rstrip("/"))
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.read_only = read_only
@@ -207,9 +211,14 @@ class KubeTransport:
                 token = await asyncio.to_thread(configuration.get_api_key_with_prefix,
                                                 "BearerToken")
         if token:
+            register_secret(token)  # renewed by an exec plugin or a token file: redacted too
             return self._header(token)
-        if configuration.username and configuration.password:
-            return aiohttp.BasicAuth(configuration.username, configuration.password).encode()
+        username, password = configuration.username, configuration.password
+        if not (username and password):
+            username, password = self._url_credentials
+        if username and password:
+            register_secret(password)
+            return aiohttp.BasicAuth(username, password).encode()
         return None
 
 

@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from kataview.model.records import WatchState
+from kataview.model.redaction import redact
 from kataview.model.terminal_text import terminal_safe
 from kataview.sources import SourceInfo
 from kataview.ui.cluster_view import ClusterView
@@ -56,7 +57,7 @@ class ClusterHeader(Static):
             badges += [(text, f"bold {style}")]
             errors = view.state.last_error or ", ".join(f"{k}: {v}" for k, v in view.state.errors.items())
             if errors and view.state.phase != "live":
-                badges += ["  ", (terminal_safe(errors), "$stale")]
+                badges += ["  ", (terminal_safe(redact(errors)), "$stale")]  # a server's words
         server = [("  server ", "$text-muted"), terminal_safe(info.server)]
         where = [("kataview", "bold $accent"), ("  context ", "$text-muted"), terminal_safe(info.context),
                  ("  ns ", "$text-muted"), terminal_safe(namespace or "all"), "  "]

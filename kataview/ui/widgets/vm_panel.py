@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from kataview.hosts import errors
+from kataview.model.redaction import redact
 from kataview.model.terminal_text import terminal_safe, terminal_safe_record
 from kataview.model.vm import VMDetail, VMSummary, uptime_text
 from kataview.ui.formatting import clock
@@ -68,7 +69,7 @@ def error_line(error: BaseException, node: str, read_only: bool, retry: str = "r
                trust_hint: str = "Press r to be asked again.") -> tuple[Content, bool]:
     """(one line saying what went wrong and what to do, loud?) for the panel; the error's
     text may quote a node or a server: terminal-safe."""
-    text = terminal_safe(str(error) or type(error).__name__)
+    text = terminal_safe(redact(str(error) or type(error).__name__))
     node = terminal_safe(node)
     if isinstance(error, errors.HostKeyChanged):
         return Content.styled(f"⚠ HOST KEY CHANGED — {text}", "bold $error"), True
