@@ -5,6 +5,8 @@
         cp.kubeconfig_for("viewer")        # a static-token user with no rights until RBAC binds it
         cp.service_account_kubeconfig("default", "reader")   # a TokenRequest token
         cp.audit_events()                  # every request, at Metadata level
+        cp.restart_apiserver()             # same port, same etcd
+        cp.compact_etcd()                  # older resourceVersions answer 410 Gone
 
 Everything lives in one temp directory (certs, tokens, etcd data, logs, audit log), removed at the
 end; both processes are ended by their PID. No kubelet, scheduler or controller runs: see
@@ -125,6 +127,19 @@ class ControlPlane:
             return []
         return [json.loads(line) for line in self.audit_log.read_text().splitlines() if line]
 
+    def compact_etcd(self) -> int:
+        """Compact etcd at its current revision (its JSON gateway): older resourceVersions are
+        gone for the apiserver's next etcd read or watch, so a client asking for one gets 410."""
+        def post(path: str, body: dict) -> dict:
+            request = urllib.request.Request(self.etcd_url + path, json.dumps(body).encode(),
+                                             {"Content-Type": "application/json"}, method="POST")
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+
+        revision = int(post("/v3/kv/range", {"key": "Lw=="})["header"]["revision"])  # key "/"
+        post("/v3/kv/compaction", {"revision": revision, "physical": True})
+        return revision
+
     def stop_apiserver(self) -> None:
         stop_process(self.processes.pop("kube-apiserver", None))
 
@@ -196,7 +211,8 @@ def _etcd_args(cp: ControlPlane, quota_bytes: int | None) -> list[str]:
     return args
 
 
-def _apiserver_args(cp: ControlPlane, tokens: Path, bulk: bool, audit_policy: str | None) -> list[str]:
+def _apiserver_args(cp: ControlPlane, tokens: Path, bulk: bool, audit_policy: str | None,
+                    watch_cache: bool) -> list[str]:
     port = free_port()
     cp.url = f"https://127.0.0.1:{port}"
     pki, key = cp.directory / "pki", cp.directory / "pki" / "service-account.key"
@@ -212,6 +228,8 @@ def _apiserver_args(cp: ControlPlane, tokens: Path, bulk: bool, audit_policy: st
             "--profiling=false", "--v=1"]
     if bulk:
         args += BULK_FLAGS
+    if not watch_cache:  # every read and watch goes to etcd (e.g. to meet its compaction)
+        args.append("--watch-cache=false")
     if audit_policy:
         policy = cp.directory / "audit-policy.yaml"
         policy.write_text(audit_policy)
@@ -266,9 +284,13 @@ def _start_etcd(cp: ControlPlane, quota_bytes: int | None, timeout: float) -> No
 @contextlib.contextmanager
 def start_control_plane(binaries: Binaries, *, audit: bool | str = False, bulk: bool = False,
                         users: tuple[str, ...] = LIMITED_USERS, quota_bytes: int | None = None,
-                        timeout: float = 180, parent: Path | None = None) -> Iterator[ControlPlane]:
+                        timeout: float = 180, parent: Path | None = None,
+                        watch_cache: bool = True) -> Iterator[ControlPlane]:
     """etcd + kube-apiserver ready to serve; `audit`: True logs every request at Metadata level,
-    a string is used as the audit policy. `bulk` lifts the apiserver's in-flight limits."""
+    a string is used as the audit policy. `bulk` lifts the apiserver's in-flight limits.
+    `watch_cache=False` sends every read to etcd: with the cache (the default) the apiserver
+    serves lists and watches at older resourceVersions from its own window, whatever etcd
+    compacted."""
     directory = Path(tempfile.mkdtemp(prefix="kataview-controlplane-", dir=parent))
     cp = ControlPlane(directory, binaries)
     try:
@@ -277,7 +299,7 @@ def start_control_plane(binaries: Binaries, *, audit: bool | str = False, bulk: 
         tokens = _write_tokens(cp, users)
         _start_etcd(cp, quota_bytes, timeout)
         policy = AUDIT_EVERYTHING if audit is True else audit or None
-        cp.apiserver_args = _apiserver_args(cp, tokens, bulk, policy)
+        cp.apiserver_args = _apiserver_args(cp, tokens, bulk, policy, watch_cache)
         cp.start_apiserver(timeout)
         cp.kubeconfig_for("admin")  # = cp.kubeconfig
         yield cp

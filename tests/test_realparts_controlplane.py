@@ -89,16 +89,28 @@ def test_kubectl_reaches_it_with_the_admin_kubeconfig(control_plane, tmp_path):
     assert json.loads(result.stdout)["status"]["phase"] == "Active"
 
 
-def test_apiserver_restarts_on_the_same_etcd_and_everything_goes_at_the_end():
+
+def test_own_control_plane_restarts_compacts_and_goes_at_the_end():
+    """A control plane of the test's own: the apiserver restarts on the same etcd (data kept);
+    without the watch cache, a list at a resourceVersion etcd compacted is 410 Expired."""
     from realbuilds import control_plane_binaries
     from realparts.controlplane import start_control_plane
 
-    with start_control_plane(control_plane_binaries(), users=()) as plane:
-        plane.request("POST", "/api/v1/namespaces", {"metadata": {"name": "kept-across-restart"}})
+    with start_control_plane(control_plane_binaries(), users=(), watch_cache=False) as plane:
+        made = plane.request("POST", "/api/v1/namespaces", {"metadata": {"name": "kept"}})
         old_pid = plane.processes["kube-apiserver"].pid
         plane.restart_apiserver()
         assert plane.processes["kube-apiserver"].pid != old_pid
-        assert plane.request("GET", "/api/v1/namespaces/kept-across-restart")["metadata"]["name"]
+        assert plane.request("GET", "/api/v1/namespaces/kept")["metadata"]["uid"] == made["metadata"]["uid"]
+        old = made["metadata"]["resourceVersion"]
+        plane.request("PATCH", "/api/v1/namespaces/kept", {"metadata": {"labels": {"a": "b"}}},
+                      content_type="application/merge-patch+json")
+        assert plane.compact_etcd() > int(old)
+        try:
+            plane.request("GET", f"/api/v1/namespaces?resourceVersion={old}&resourceVersionMatch=Exact")
+            raise AssertionError("an exact list at a compacted resourceVersion was answered")
+        except urllib.error.HTTPError as error:
+            assert error.code == 410 and json.loads(error.read())["reason"] == "Expired"
         processes, directory = list(plane.processes.values()), plane.directory
     assert all(p.poll() is not None for p in processes)
     assert not directory.exists()
