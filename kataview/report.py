@@ -24,19 +24,19 @@ import msgspec
 
 from kataview.logsetup import print_error
 from kataview.model.analysis import (
+    KATA_NODE_LABEL,
+    find_findings,
     group_pods_by_runtime,
     node_handlers,
     pods_per_runtime_on_node,
     runtime_class_nodes,
 )
 from kataview.model.exit_codes import Exit
-from kataview.model.findings import find_findings
 from kataview.model.records import ClusterSnapshot, Node, RuntimeClass
 from kataview.settings import Settings
 from kataview.sources import SourceInfo
 
 REPORT_API_VERSION = "kataview.report/v1"
-KATA_LABEL = "katacontainers.io/kata-runtime"
 FAIL_ON = ("info", "warning", "error")
 _RANK = {"error": 0, "warning": 1, "info": 2}
 _VERB = re.compile(r'cannot (\w+) resource')
@@ -92,7 +92,7 @@ def node_entry(node: Node, snapshot: ClusterSnapshot, pods_on_node: dict[str, in
         "kubeletVersion": node.kubelet_version,
         "handlers": list(handlers.names),
         "handlersInferred": handlers.inferred,
-        "kataLabel": node.labels.get(KATA_LABEL),
+        "kataLabel": node.labels.get(KATA_NODE_LABEL),
         "taints": [str(taint) for taint in node.taints],
         "podsByRuntime": dict(sorted(pods_on_node.items())),
     }

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from kataview.kube.decode import DecodeError, record_from_dict
-from kataview.model import analysis, findings
+from kataview.model import analysis, events
 from kataview.model.records import ClusterSnapshot, Node, Pod, RuntimeClass
 
 KATA_LABEL = "katacontainers.io/kata-runtime"
@@ -133,7 +133,7 @@ def test_node_files(corpus: Path, expected: dict, name: str) -> None:
     snapshot = ClusterSnapshot(nodes={node.name: node})
     handlers = analysis.node_handlers(node, snapshot)
     assert handlers.inferred is (node.runtime_handlers is None)
-    findings.find_findings(snapshot)
+    analysis.find_findings(snapshot)
 
 
 def test_worker_node_details(corpus: Path) -> None:
@@ -204,7 +204,7 @@ def test_runtimeclass_files(corpus: Path, expected: dict, name: str) -> None:
     for rc in classes:
         assert len(analysis.runtime_class_nodes(rc, snapshot)) == 1
         assert analysis.runtime_family(rc.handler) in analysis.FAMILIES
-    findings.find_findings(snapshot)
+    analysis.find_findings(snapshot)
 
 
 def test_v1alpha1_fuzzed_fixture(corpus: Path) -> None:
@@ -260,7 +260,7 @@ def test_pod_files(corpus: Path, expected: dict, name: str) -> None:
             assert runtime.label == analysis.DEFAULT_LABEL
         else:  # no RuntimeClass objects in this snapshot
             assert runtime.label == f"{rc_name} (missing RuntimeClass)"
-        findings.find_findings(ClusterSnapshot(pods={pod.uid or pod.key: pod}))
+        analysis.find_findings(ClusterSnapshot(pods={pod.uid or pod.key: pod}))
 
 
 def test_corpus_pods_against_corpus_runtimeclasses(corpus: Path) -> None:
@@ -283,7 +283,7 @@ def test_corpus_pods_against_corpus_runtimeclasses(corpus: Path) -> None:
     assert "myconfiguration" in groups
     assert groups[analysis.LEGACY_LABEL].count == 2  # untrusted-workload + CRI-O TrustedSandbox=false
     assert sum(group.count for group in groups.values()) == len(pods)
-    codes = {f.code for f in findings.find_findings(snapshot)}
+    codes = {f.code for f in analysis.find_findings(snapshot)}
     assert "KV008" in codes  # legacy annotation
     assert "KV001" not in codes  # no nodes: nothing to say about handlers
 
@@ -304,12 +304,12 @@ def test_event_files(corpus: Path, expected: dict, name: str) -> None:
         for row, spec in zip(rows, want["events"]):
             type_, reason, _age, source, message = re.split(r"\s{2,}", row, maxsplit=4)
             assert (type_, reason, source) == (spec["type"], spec["reason"], spec["from"])
-            got = findings.event_sandbox_failure(message)
+            got = events.event_sandbox_failure(message)
             assert got.class_ == spec.get("class", "other")
             if "vsock_cid" in spec:
                 assert f"vsock {spec['vsock_cid']}:{spec['vsock_port']}" in message
         return
-    got = findings.event_sandbox_failure(text)
+    got = events.event_sandbox_failure(text)
     assert got.class_ == want["class"]
     if "handler" in want:
         assert got.handler == want["handler"]
@@ -318,6 +318,6 @@ def test_event_files(corpus: Path, expected: dict, name: str) -> None:
     if "message" in want:
         assert text.strip() == want["message"]
     if "error_lines" in want:
-        failing = [line for line in text.splitlines() if findings.event_sandbox_failure(line).class_ == want["class"]]
+        failing = [line for line in text.splitlines() if events.event_sandbox_failure(line).class_ == want["class"]]
         assert len(failing) == want["error_lines"]
         assert all(want["pod"]["uid"] in line for line in failing)

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from kataview.model import analysis, events
 from kataview.model import findings as f
 from kataview.model.records import (
     ClusterSnapshot,
@@ -71,11 +72,11 @@ def build(parts: dict) -> ClusterSnapshot:
 
 
 def codes(parts: dict) -> list[str]:
-    return [finding.code for finding in f.find_findings(build(parts))]
+    return [finding.code for finding in analysis.find_findings(build(parts))]
 
 
 def only(parts: dict, code: str) -> f.Finding:
-    found = [finding for finding in f.find_findings(build(parts)) if finding.code == code]
+    found = [finding for finding in analysis.find_findings(build(parts)) if finding.code == code]
     assert len(found) == 1, found
     return found[0]
 
@@ -293,13 +294,13 @@ def test_kv008_legacy_annotation() -> None:
 def test_findings_are_sorted_errors_first() -> None:
     parts = healthy(policies=[])
     parts["pods"] = parts["pods"] + [pod("fc-1", "kata-fc")]
-    found = f.find_findings(build(parts))
+    found = analysis.find_findings(build(parts))
     assert [x.code for x in found] == ["KV004", "KV006"]
     assert found[0].object == "RuntimeClass kata-fc"
 
 
 def test_empty_snapshot() -> None:
-    assert f.find_findings(ClusterSnapshot()) == []
+    assert analysis.find_findings(ClusterSnapshot()) == []
 
 
 # -- classifier ------------------------------------------------------------------------------
@@ -320,7 +321,7 @@ def test_empty_snapshot() -> None:
     ],
 )
 def test_event_sandbox_failure(message, class_, handler) -> None:
-    got = f.event_sandbox_failure(message)
+    got = events.event_sandbox_failure(message)
     assert (got.class_, got.handler) == (class_, handler)
     event = Event(uid="e", namespace="ns", name="e", reason="FailedCreatePodSandBox", message=message)
-    assert f.event_sandbox_failure(event) == got
+    assert events.event_sandbox_failure(event) == got

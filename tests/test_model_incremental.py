@@ -1,4 +1,4 @@
-"""kataview.model.snapshot_analysis: an analysis updated incrementally from the previous
+"""kataview.model.analysis: an analysis updated incrementally from the previous
 snapshot's (pods changed, nodes and RuntimeClasses shared) equals one computed from scratch."""
 
 from __future__ import annotations
@@ -8,21 +8,19 @@ import random
 
 from kataview.demo.generator import generated_objects
 from kataview.model import analysis as a
-from kataview.model import findings as f
-from kataview.model import snapshot_analysis as sa
 from kataview.model.records import LabelSelector, NetworkPolicy, OwnerRef
 from kataview.ui.demo_snapshot import snapshot_from_objects
 
 
-def facts(found: sa.Analysis) -> dict:
-    snapshot = found.snapshot
+def facts(found: a.Analysis) -> dict:
+    snapshot, counts = found.snapshot, found.counts
     return {
-        "groups": found.groups,
+        "groups": counts.groups,
         "members": {label: set(members) for label, members in found.members().items()},
-        "classes": {label: found.group_classes.get(label, {}) for label in found.groups},
-        "per_node": found.per_node, "running": found.running, "rc_pods": found.rc_pods,
-        "namespaces": found.namespaces, "missing": found.missing_users, "legacy": found.legacy_ns,
-        "sandboxed": found.sandboxed_ns, "bare": found.bare_ns, "leaks": found.leaks,
+        "classes": {label: counts.group_classes.get(label, {}) for label in counts.groups},
+        "per_node": counts.per_node, "running": counts.running, "rc_pods": counts.rc_pods,
+        "namespaces": counts.namespaces, "missing": counts.missing_users, "legacy": counts.legacy_ns,
+        "sandboxed": counts.sandboxed_ns, "bare": counts.bare_ns, "leaks": counts.leaks,
         "findings": found.findings(),
         "fits": {rc.name: found.runtime_class_nodes(rc) for rc in snapshot.runtime_classes.values()},
         "handlers": {node.name: found.node_handlers(node) for node in snapshot.nodes.values()},
@@ -32,11 +30,11 @@ def facts(found: sa.Analysis) -> dict:
 
 
 def fresh(snapshot) -> dict:
-    return facts(sa.Analysis(snapshot, None))
+    return facts(a.Analysis(snapshot, None))
 
 
 def test_incremental_matches_fresh() -> None:
-    sa.forget()
+    a.forget()
     snapshot = snapshot_from_objects(generated_objects(20, 600, seed=3))
     policy = NetworkPolicy("team-000", "deny", LabelSelector({"app": "kata-0000"}))
     # half the nodes do not report runtimeHandlers: running pods are evidence there
@@ -46,7 +44,7 @@ def test_incremental_matches_fresh() -> None:
     rng = random.Random(7)
     nodes = sorted(snapshot.nodes)
     untrusted = [name for name, node in snapshot.nodes.items() if node.taints]
-    previous = sa.analyze(snapshot)
+    previous = a.analyze(snapshot)
     assert facts(previous) == fresh(snapshot)
     incremental = 0
     for step in range(40):
@@ -74,23 +72,24 @@ def test_incremental_matches_fresh() -> None:
             else:
                 pods[uid] = dataclasses.replace(pod, labels={"app": "kata-0000"})
         snapshot = dataclasses.replace(snapshot, pods=pods)
-        found = sa.analyze(snapshot)
+        found = a.analyze(snapshot)
         incremental += found.pod_changes is not None
         assert facts(found) == fresh(snapshot), step
-        assert f.find_findings(snapshot) == found.findings()
+        assert a.find_findings(snapshot) == found.findings()
     assert incremental >= 35
-    assert found.leaks and found.legacy_ns and found.missing_users and found.bare_ns and found.running
+    assert all((found.counts.leaks, found.counts.legacy_ns, found.counts.missing_users, found.counts.bare_ns,
+                found.counts.running))
 
 
 def test_unchanged_kinds_reuse_and_changed_nodes_recompute() -> None:
-    sa.forget()
+    a.forget()
     snapshot = snapshot_from_objects(generated_objects(10, 200, seed=1))
-    first = sa.analyze(snapshot)
-    same = sa.analyze(dataclasses.replace(snapshot, taken_at=None))
-    assert same.pod_changes == [] and same.static is first.static
+    first = a.analyze(snapshot)
+    same = a.analyze(dataclasses.replace(snapshot, taken_at=None))
+    assert same.pod_changes == [] and same.node_facts is first.node_facts
     nodes = dict(snapshot.nodes)
     name = sorted(nodes)[3]
     nodes[name] = dataclasses.replace(nodes[name], unschedulable=True)
-    moved = sa.analyze(dataclasses.replace(snapshot, nodes=nodes))
-    assert moved.pod_changes is None and moved.static is not first.static
+    moved = a.analyze(dataclasses.replace(snapshot, nodes=nodes))
+    assert moved.pod_changes is None and moved.node_facts is not first.node_facts
     assert facts(moved) == fresh(moved.snapshot)

@@ -110,7 +110,7 @@ async def test_replaced_snapshots_are_freed_while_the_heap_is_frozen():
     from ui_fixtures import classic_snapshot, classic_source
 
     from kataview.model.records import ClusterSnapshot
-    from kataview.model.snapshot_analysis import _MEMO_SIZE
+    from kataview.model.analysis import MEMO_SIZE
     from kataview.ui.app import make_app
 
     source = classic_source()
@@ -126,6 +126,6 @@ async def test_replaced_snapshots_are_freed_while_the_heap_is_frozen():
             live = [obj for obj in gc.get_objects() if type(obj) is ClusterSnapshot]
             # the model memoises the analyses of the last few snapshots (one is on screen), and
             # a message may still hold one; the 6 pushes must not all stay alive
-            assert len(live) <= _MEMO_SIZE + 1, f"{len(live)} snapshots alive"
+            assert len(live) <= MEMO_SIZE + 1, f"{len(live)} snapshots alive"
     finally:
         gc.unfreeze()

@@ -7,7 +7,7 @@ import dataclasses
 import random
 
 from kataview.demo.generator import generated_objects
-from kataview.model import snapshot_analysis as sa
+from kataview.model import analysis as sa
 from kataview.model.records import WatchState
 from kataview.ui.cluster_view import build_view
 from kataview.ui.demo_snapshot import snapshot_from_objects

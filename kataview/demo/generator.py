@@ -12,12 +12,14 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from kataview.model.runtime import KATA_NODE_LABEL
+
 from .objects import Ids, base_time, namespace, node, runtime_class, ts
 from .pods import pod
 from .store import gc_paused
 
 UNTRUSTED_TAINT = {"key": "example.org/workload", "value": "untrusted", "effect": "NoSchedule"}
-KATA = {"katacontainers.io/kata-runtime": "true"}
+KATA = {KATA_NODE_LABEL: "true"}
 RUNTIME_MIX = (("", 60), ("kata", 15), ("kata-qemu", 10), ("kata-clh", 5), ("gvisor", 5),
                ("kata-fc", 5))
 POOL_FOR = {"": "runc", "gvisor": "runc", "kata": "untrusted", "kata-qemu": "kata",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from kataview.model.runtime import KATA_NODE_LABEL
+
 from .motion import DemoMotion  # noqa: F401  (re-exported: scenario.DemoMotion)
 from .objects import (Ids, base_time, event, namespace, network_policy, node, runtime_class, ts)
 from .pods import pod
@@ -16,7 +18,7 @@ from .generator import generated_objects  # noqa: F401  (re-exported)
 
 UNTRUSTED = {"key": "example.org/workload", "operator": "Equal", "value": "untrusted",
              "effect": "NoSchedule"}
-KATA_LABEL = {"katacontainers.io/kata-runtime": "true"}
+KATA_LABEL = {KATA_NODE_LABEL: "true"}
 NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "untrusted", "sandboxed",
               "legacy")
 # name, ip, extra labels, taints, runtime version, reported handlers (None: not reported)

@@ -26,15 +26,11 @@ raised rather than raised wrongly: e.g. KV004 is skipped when RuntimeClasses are
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from kataview.model.analysis import (
-    PodFinder,
-    runtime_family,
-)
-from kataview.model.node_facts import sandboxed_tolerations, untrusted_taints_with
-from kataview.model.records import ClusterSnapshot, Event, Node, Pod, Taint
+from kataview.model.events import PodFinder, event_sandbox_failure
+from kataview.model.records import ClusterSnapshot
+from kataview.model.runtime import KATA_NODE_LABEL, UNTRUSTED_ANNOTATION, runtime_family
 
 SEVERITIES = ("error", "warning", "info")
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
@@ -54,49 +50,6 @@ class Finding:
         return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
 
 
-# -- sandbox failure events ------------------------------------------------------------------
-
-SANDBOX_FAILURE_CLASSES = ("no-runtime-configured", "agent-vsock-timeout", "runtimeclass-not-found", "other")
-
-_Q = r'\\*"'  # a double quote, possibly escaped (\"kata\" in logfmt / JSON-in-text)
-_NO_RUNTIME = (
-    re.compile(r"no runtime for " + _Q + r'([^"\\]+)' + _Q + r" is configured"),  # containerd
-    re.compile(r"failed to find runtime handler " + r'(?:\\*")?' + r"([A-Za-z0-9][A-Za-z0-9._-]*)"),  # CRI-O
-)
-_RC_NOT_FOUND = re.compile(
-    r"(?:RuntimeClass|runtimeclass\.node\.k8s\.io|runtimeclasses\.node\.k8s\.io) " + _Q + r'([^"\\]+)' + _Q + r" not found",
-    re.IGNORECASE,
-)
-_VSOCK = re.compile(
-    r"timed out connecting to vsock|vsock[^\n]*(?:deadline ?exceeded|timed? ?out)|"
-    r"failed to check if grpc server is working",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class SandboxFailure:
-    class_: str  # no-runtime-configured | agent-vsock-timeout | runtimeclass-not-found | other
-    handler: str | None = None  # the missing handler (no-runtime-configured)
-    runtime_class: str | None = None  # the missing RuntimeClass (runtimeclass-not-found)
-
-
-def event_sandbox_failure(event: Event | str) -> SandboxFailure:
-    """Classify a sandbox-creation failure from an Event (its message) or any text (a log line,
-    a kubectl error). Anything not recognised is class "other"."""
-    text = event if isinstance(event, str) else event.message
-    for pattern in _NO_RUNTIME:
-        match = pattern.search(text)
-        if match:
-            return SandboxFailure("no-runtime-configured", handler=match.group(1))
-    match = _RC_NOT_FOUND.search(text)
-    if match:
-        return SandboxFailure("runtimeclass-not-found", runtime_class=match.group(1))
-    if _VSOCK.search(text):
-        return SandboxFailure("agent-vsock-timeout")
-    return SandboxFailure("other")
-
-
 # -- helpers ---------------------------------------------------------------------------------
 
 
@@ -104,17 +57,6 @@ def _names(items, limit: int = 3) -> str:
     items = list(items)
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
-
-def _done(pod: Pod) -> bool:
-    return pod.phase in ("Succeeded", "Failed")
-
-
-def untrusted_taints(node: Node, snapshot: ClusterSnapshot) -> tuple[Taint, ...]:
-    """NoSchedule/NoExecute taints that mark the node for untrusted workloads: the key or value
-    mentions "untrusted", or a sandboxed (kata/gvisor) RuntimeClass tolerates it by key
-    (wildcard tolerations do not count)."""
-    return untrusted_taints_with(node, sandboxed_tolerations(snapshot))
 
 
 # -- the checks ------------------------------------------------------------------------------
@@ -125,7 +67,7 @@ def _runtime_class_findings(analysis) -> list[Finding]:
     out = []
     if not snapshot.nodes:
         return out
-    for rc in analysis.static.sorted_classes:
+    for rc in analysis.node_facts.sorted_classes:
         fits = analysis.runtime_class_nodes(rc)
         having = [fit for fit in fits if fit.has_handler]
         if not having:
@@ -144,7 +86,7 @@ def _runtime_class_findings(analysis) -> list[Finding]:
         reachable = [fit for fit in fits if not fit.has_handler and fit.schedulable]
         if reachable:
             reachable_lacking = [fit.node for fit in reachable]
-            example = ('e.g. katacontainers.io/kata-runtime: "true"' if runtime_family(rc.handler) == "kata"
+            example = (f'e.g. {KATA_NODE_LABEL}: "true"' if runtime_family(rc.handler) == "kata"
                        else f"a label you put on the nodes with {rc.handler!r}")
             inferred = " (inferred: those nodes do not report runtimeHandlers)" if any(
                 fit.inferred for fit in reachable) else ""
@@ -176,7 +118,7 @@ def _event_findings(snapshot: ClusterSnapshot, missing_rc: dict[str, list[str]])
         pod = find(event.involved_uid, event.involved_namespace, event.involved_name)
         if pod is None and pods_readable:
             continue  # the pod is gone: a stale event
-        if pod is not None and (pod.phase == "Running" or _done(pod)):
+        if pod is not None and (pod.phase == "Running" or pod.finished):
             continue  # it started after all, or finished
         key = (failure.class_, event.involved_namespace, event.involved_name)
         if key in seen:
@@ -208,9 +150,9 @@ def _pod_findings(analysis) -> list[Finding]:
     """KV005, KV006, KV008 from the per-pod inputs gathered in the snapshot's one pod pass."""
     snapshot = analysis.snapshot
     out = []
-    untrusted_nodes = analysis.static.untrusted
+    untrusted_nodes = analysis.node_facts.untrusted
     memo = analysis.finding_memo
-    for (kind, namespace, name), leaked in sorted(analysis.leaks.items()):
+    for (kind, namespace, name), leaked in sorted(analysis.counts.leaks.items()):
         known = memo.get(("KV005", kind, namespace, name))
         if known is not None and known[0] is leaked:
             out.append(known[1])
@@ -226,7 +168,7 @@ def _pod_findings(analysis) -> list[Finding]:
         ))
         memo[("KV005", kind, namespace, name)] = (leaked, out[-1])
     if "networkpolicies" not in snapshot.unreadable:
-        for namespace, bare_pods in sorted(analysis.bare_ns.items()):
+        for namespace, bare_pods in sorted(analysis.counts.bare_ns.items()):
             known = memo.get(("KV006", namespace))
             if known is not None and known[0] is bare_pods:
                 out.append(known[1])
@@ -239,30 +181,23 @@ def _pod_findings(analysis) -> list[Finding]:
                 f"NetworkPolicy (e.g. default-deny) for them.",
             ))
             memo[("KV006", namespace)] = (bare_pods, out[-1])
-    for namespace, count in sorted(analysis.legacy_ns.items()):
+    for namespace, count in sorted(analysis.counts.legacy_ns.items()):
         out.append(Finding(
             "KV008", "info", "Namespace", "", namespace,
             f"Namespace {namespace} has {count} pod(s) asking for the untrusted runtime with the legacy "
-            f"annotation {'io.kubernetes.cri.untrusted-workload'!r} (deprecated since containerd 1.2, removed in 2.0); "
+            f"annotation {UNTRUSTED_ANNOTATION!r} (deprecated since containerd 1.2, removed in 2.0); "
             f"give them a RuntimeClass instead.",
         ))
     return out
 
 
-def find_findings(snapshot: ClusterSnapshot) -> list[Finding]:
-    """All findings, errors first, then by code and object. Computed once per snapshot."""
-    from kataview.model.snapshot_analysis import analyze
-
-    return list(analyze(snapshot).findings())
-
-
 def findings_of(analysis) -> list[Finding]:
-    """The findings of a snapshot_analysis.Analysis."""
+    """The findings of a kataview.model.analysis.Analysis, errors first, then by code and object."""
     snapshot = analysis.snapshot
     missing_rc: dict[str, list[str]] = {}
     findings = _runtime_class_findings(analysis)
     findings += _event_findings(snapshot, missing_rc)
-    for name, users in analysis.missing_users.items():
+    for name, users in analysis.counts.missing_users.items():
         missing_rc.setdefault(name, []).extend(users.values())
     findings += _pod_findings(analysis)
     if "runtimeclasses" not in snapshot.unreadable:

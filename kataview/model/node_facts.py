@@ -1,9 +1,9 @@
 """What an analysis derives from a snapshot's nodes and RuntimeClasses alone, and how a node
 fits a RuntimeClass.
 
-`_Static` holds the node-level facts that depend only on nodes and RuntimeClasses (sorted
+`NodeFacts` holds the node-level facts that depend only on nodes and RuntimeClasses (sorted
 nodes and classes, reported handlers, untrusted taints, the nodeSelector and taint problems of
-each RuntimeClass on each node); snapshot_analysis shares one among every analysis whose
+each RuntimeClass on each node); kataview.model.analysis shares one among every analysis whose
 snapshot holds the same node and RuntimeClass mappings. `fit_maker` turns those problems and
 the evidence of running pods and events into a NodeFit per node. Stdlib only.
 """
@@ -12,21 +12,28 @@ from __future__ import annotations
 
 import threading
 
-from kataview.model.analysis import (
-    SANDBOXED_FAMILIES,
+from kataview.model.records import ClusterSnapshot, Node, RuntimeClass, Taint
+from kataview.model.runtime import KATA_NODE_LABEL, SANDBOXED_FAMILIES, runtime_family
+from kataview.model.scheduling import (
     Evidence,
     NodeFit,
-    _inferred_has,
-    runtime_family,
+    blocking_taints,
+    inferred_has,
     selector_matches,
+    tolerates,
     untolerated_taints,
 )
-from kataview.model.records import ClusterSnapshot, Node, RuntimeClass, Taint
+
+
+def untrusted_taints(node: Node, snapshot: ClusterSnapshot) -> tuple[Taint, ...]:
+    """NoSchedule/NoExecute taints that mark the node for untrusted workloads: the key or value
+    mentions "untrusted", or a sandboxed (kata/gvisor) RuntimeClass tolerates it by key
+    (wildcard tolerations do not count)."""
+    return untrusted_taints_with(node, sandboxed_tolerations(snapshot))
 
 
 def untrusted_taints_with(node: Node, sandboxed_tolerations) -> tuple[Taint, ...]:
-    from kataview.model.analysis import blocking_taints, tolerates
-
+    """`untrusted_taints` given the sandboxed RuntimeClasses' tolerations."""
     found = []
     for taint in blocking_taints(node):
         text = f"{taint.key}={taint.value}".lower()
@@ -43,7 +50,7 @@ def sandboxed_tolerations(snapshot: ClusterSnapshot) -> list:
             if toleration.key]
 
 
-class _Static:
+class NodeFacts:
     """What depends only on the nodes and RuntimeClasses of a snapshot."""
 
     def __init__(self, snapshot: ClusterSnapshot) -> None:
@@ -118,11 +125,11 @@ def fit_maker(rc: RuntimeClass, proof: Evidence, reported: dict[str, frozenset])
             handler_why = runs
         else:
             inferred = True
-            key = (node.labels.get("katacontainers.io/kata-runtime"),
+            key = (node.labels.get(KATA_NODE_LABEL),
                    tuple(node.labels.get(k) for k in (rc.node_selector or ())))
             result = inferred_memo.get(key)
             if result is None:
-                has, why = _inferred_has(node, rc)
+                has, why = inferred_has(node, rc)
                 result = inferred_memo[key] = (has, f"handler {handler!r} inferred {'present' if has else 'absent'} ({why})")
             has, handler_why = result
         schedulable = not problems

@@ -1,26 +1,48 @@
-"""The pod pass of an analysis: one pass over a snapshot's pods, or an update from a base
-analysis by the pods that changed.
+"""The pod pass of an analysis: one pass over a snapshot's pods, or an update of a base's
+counts by the pods that changed; either gives a PodCounts.
 
-`count_all` and `count_changes` fill in an Analysis's pod-derived fields (groups, runtimes,
-group_classes, per_node, running, rc_pods, namespaces, missing_users, legacy_ns, sandboxed_ns,
-bare_ns, leaks; see snapshot_analysis.Analysis). `count_changes` subtracts the old records and
-adds the new ones, copying on write what it touches: the base analysis stays as it was (the UI
-may be reading it from another thread). Stdlib only.
+`count_changes` subtracts the old records and adds the new ones, copying on write what it
+touches: the base counts stay as they were (the UI may be reading them from another thread).
+Stdlib only.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
 
-from kataview.model.analysis import PodRuntime, label_selector_matches
-from kataview.model.records import Pod
+from kataview.model.records import LabelSelector, Pod, Taint
+from kataview.model.runtime import PodRuntime
+from kataview.model.scheduling import label_selector_matches
 
-if TYPE_CHECKING:
-    from kataview.model.snapshot_analysis import Analysis
+Resolve = Callable[[Pod], PodRuntime]
 
 
-def _done(pod: Pod) -> bool:
-    return pod.phase in ("Succeeded", "Failed")
+@dataclass(frozen=True, slots=True)
+class PodCounts:
+    """What one pass over the pods finds. Read-only once built.
+
+    groups: label -> pod count; runtimes: label -> PodRuntime; group_classes: label ->
+    RuntimeClass name -> count; per_node: node -> label -> count; running: node -> handler ->
+    count of Running pods of an existing RuntimeClass; rc_pods, namespaces: counts;
+    missing_users: missing RuntimeClass -> {uid: ns/name}; legacy_ns, sandboxed_ns: counts of
+    unfinished pods; bare_ns: namespace -> {uid: name} of unfinished sandboxed pods no
+    NetworkPolicy selects; leaks: (owner kind, ns, owner) -> {uid: (pod, node)} of runc pods
+    on untrusted nodes; touched_groups: labels whose pods changed (count_changes only)."""
+
+    groups: dict[str, int]
+    runtimes: dict[str, PodRuntime]
+    group_classes: dict[str, dict[str, int]]
+    per_node: dict[str, dict[str, int]]
+    running: dict[str, dict[str, int]]
+    rc_pods: dict[str, int]
+    namespaces: dict[str, int]
+    missing_users: dict[str, dict[str, str]]
+    legacy_ns: dict[str, int]
+    sandboxed_ns: dict[str, int]
+    bare_ns: dict[str, dict[str, str]]
+    leaks: dict[tuple, dict[str, tuple[str, str]]]
+    touched_groups: set[str] = field(default_factory=set)
 
 
 class _Copied:
@@ -63,11 +85,10 @@ def leak_key(pod: Pod) -> tuple | None:
     return (owner.kind, pod.namespace, owner.name) if owner else ("Pod", pod.namespace, pod.name)
 
 
-def count_all(analysis: Analysis) -> None:
-    """Count every pod of the snapshot into `analysis`."""
-    resolve = analysis.resolve
-    untrusted = analysis.static.untrusted
-    policies = analysis.policies
+def count_all(pods: Mapping[str, Pod], resolve: Resolve, untrusted: Mapping[str, tuple[Taint, ...]],
+              policies: Mapping[str, list[LabelSelector]] | None) -> PodCounts:
+    """Count every pod. `untrusted`: node -> its untrusted taints; `policies`: namespace ->
+    NetworkPolicy pod selectors (None: policies unreadable)."""
     groups: dict[str, int] = {}
     group_classes: dict[str, dict[str, int]] = {}
     runtimes: dict[str, PodRuntime] = {}
@@ -81,7 +102,7 @@ def count_all(analysis: Analysis) -> None:
     bare_ns: dict[str, dict[str, str]] = {}
     leaks: dict[tuple, dict[str, tuple[str, str]]] = {}
     by_class: dict[str | None, PodRuntime] = {}
-    for uid, pod in analysis.snapshot.pods.items():
+    for uid, pod in pods.items():
         rc_name = pod.runtime_class_name
         if rc_name is None and pod.annotations:
             runtime = resolve(pod)  # may ask for the untrusted runtime by annotation
@@ -134,15 +155,15 @@ def count_all(analysis: Analysis) -> None:
             key = leak_key(pod)
             if key is not None:
                 leaks.setdefault(key, {})[uid] = (pod.name, node)
-    analysis.groups, analysis.group_classes, analysis.runtimes = groups, group_classes, runtimes
-    analysis.per_node, analysis.running = per_node, running
-    analysis.rc_pods, analysis.namespaces = rc_pods, namespaces
-    analysis.missing_users, analysis.legacy_ns, analysis.sandboxed_ns = missing_users, legacy_ns, sandboxed_ns
-    analysis.bare_ns, analysis.leaks = bare_ns, leaks
+    return PodCounts(groups, runtimes, group_classes, per_node, running, rc_pods, namespaces,
+                     missing_users, legacy_ns, sandboxed_ns, bare_ns, leaks)
 
 
-def count_changes(analysis: Analysis, base: Analysis, changes: list) -> None:
-    """`base`'s counts updated by `changes` ((uid, old, new) records) into `analysis`."""
+def count_changes(base: PodCounts, changes: list, resolvers: tuple[Resolve, Resolve],
+                  untrusted: Mapping[str, tuple[Taint, ...]],
+                  policies: Mapping[str, list[LabelSelector]] | None) -> PodCounts:
+    """`base` updated by `changes` ((uid, old, new) records): old records are resolved with
+    resolvers[0] (the base snapshot's), new ones with resolvers[1]."""
     groups = dict(base.groups)
     touched_groups: set[str] = set()
     group_classes = _Copied(base.group_classes)
@@ -156,9 +177,6 @@ def count_changes(analysis: Analysis, base: Analysis, changes: list) -> None:
     sandboxed_ns = dict(base.sandboxed_ns)
     bare_ns = _Copied(base.bare_ns)
     leaks = _Copied(base.leaks)
-    untrusted = analysis.static.untrusted
-    policies = analysis.policies
-    resolvers = (base.resolve, analysis.resolve)
 
     def account(uid: str, pod: Pod, sign: int, resolve) -> None:
         runtime = resolve(pod)
@@ -185,7 +203,7 @@ def count_changes(analysis: Analysis, base: Analysis, changes: list) -> None:
                 users[uid] = pod.key
             else:
                 users.pop(uid, None)
-        if _done(pod):
+        if pod.finished:
             return
         if source == "legacy-annotation":
             _add_count(legacy_ns, ns, sign)
@@ -214,17 +232,9 @@ def count_changes(analysis: Analysis, base: Analysis, changes: list) -> None:
     for uid, old, new in changes:
         if new is not None:
             account(uid, new, 1, resolvers[1])
-    analysis.groups = groups
-    analysis.runtimes = {label: runtimes[label] for label in analysis.groups}
-    analysis.group_classes = {label: classes for label, classes in group_classes.drop_empty().items()
-                              if label in analysis.groups}
-    for label in analysis.groups:
-        analysis.group_classes.setdefault(label, {})
-    analysis.per_node = per_node.drop_empty()
-    analysis.running = running.drop_empty()
-    analysis.rc_pods, analysis.namespaces = rc_pods, namespaces
-    analysis.missing_users = missing_users.drop_empty()
-    analysis.legacy_ns, analysis.sandboxed_ns = legacy_ns, sandboxed_ns
-    analysis.bare_ns = bare_ns.drop_empty()
-    analysis.leaks = leaks.drop_empty()
-    analysis.touched_groups = touched_groups
+    kept = {label: classes for label, classes in group_classes.drop_empty().items() if label in groups}
+    for label in groups:
+        kept.setdefault(label, {})
+    return PodCounts(groups, {label: runtimes[label] for label in groups}, kept, per_node.drop_empty(),
+                     running.drop_empty(), rc_pods, namespaces, missing_users.drop_empty(), legacy_ns,
+                     sandboxed_ns, bare_ns.drop_empty(), leaks.drop_empty(), touched_groups)

@@ -205,6 +205,11 @@ class Pod:
         return f"{self.namespace}/{self.name}"
 
     @property
+    def finished(self) -> bool:
+        """Succeeded or Failed: the pod will not run again."""
+        return self.phase in ("Succeeded", "Failed")
+
+    @property
     def ready_count(self) -> int:
         return sum(1 for container in self.containers if container.ready)
 

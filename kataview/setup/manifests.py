@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
+from kataview.model.runtime import KATA_NODE_LABEL
 from kataview.setup.containerd_schema import handler_name_problem
 
 __all__ = ["KATA_DEPLOY", "PLACEMENTS", "UNTRUSTED_SPLIT", "Placement", "network_policy_manifest",
@@ -39,7 +40,7 @@ class Placement:
 UNTRUSTED_SPLIT = Placement(
     "untrusted", {"example.org/workload": "untrusted"},
     ({"key": "example.org/workload", "value": "untrusted", "effect": "NoSchedule"},))
-KATA_DEPLOY = Placement("kata-deploy", {"katacontainers.io/kata-runtime": "true"})
+KATA_DEPLOY = Placement("kata-deploy", {KATA_NODE_LABEL: "true"})
 PLACEMENTS = {p.name: p for p in (UNTRUSTED_SPLIT, KATA_DEPLOY)}
 
 

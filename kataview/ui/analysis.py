@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kataview.model.analysis import (  # noqa: F401
+    find_findings,
     group_pods_by_runtime,
     node_handlers,
     pod_runtime,
@@ -10,4 +11,3 @@ from kataview.model.analysis import (  # noqa: F401
     runtime_class_nodes,
     runtime_family,
 )
-from kataview.model.findings import find_findings  # noqa: F401

@@ -1,6 +1,6 @@
 """What the screens show, derived once per snapshot: rows for every list, counts, findings.
 
-Pure Python (no textual). The model's analysis (kataview.model.snapshot_analysis) is computed
+Pure Python (no textual). The model's analysis (kataview.model.analysis) is computed
 once per snapshot, incrementally from the previous one when only pods and events changed.
 The view is incremental too: when the analysis lists the pods that changed since the previous
 view's snapshot, only the rows of those pods are replaced (groups the change does not touch
@@ -13,20 +13,18 @@ screens are never mutated afterwards (a rebuild copies what it changes).
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from kataview.model.analysis import NodeHandlers, group_detail
+from kataview.model.analysis import KATA_NODE_LABEL, Analysis, NodeHandlers, analyze, group_detail
 from kataview.model.records import ClusterSnapshot, Node, Pod, RuntimeClass, WatchState
-from kataview.model.snapshot_analysis import Analysis, analyze
 from kataview.ui import analysis
 from kataview.ui.formatting import cpu, memory
 
 WARNING_GLYPH = "⚠"
 INFERRED_MARK = "~"
-KATA_LABEL = "katacontainers.io/kata-runtime"
 
 
 class PodRow:
@@ -175,7 +173,7 @@ def build_pod_groups(snapshot: ClusterSnapshot, previous: dict[str, PodRow],
     groups = []
     members = found.members()
     for label in found.group_order():
-        runtime = found.runtimes[label]
+        runtime = found.counts.runtimes[label]
         family = runtime.family
         rows = []
         get = previous.get
@@ -190,10 +188,10 @@ def build_pod_groups(snapshot: ClusterSnapshot, previous: dict[str, PodRow],
 
 
 def _group(found: Analysis, label: str, rows: list[PodRow]) -> PodGroup:
-    runtime = found.runtimes[label]
+    runtime = found.counts.runtimes[label]
     detail = ""
     if runtime.source not in ("default", "legacy-annotation"):
-        detail = group_detail(runtime, found.group_classes.get(label, ()))
+        detail = group_detail(runtime, found.counts.group_classes.get(label, ()))
     return PodGroup(label, runtime.handler, runtime.family, rows, detail)
 
 
@@ -240,7 +238,7 @@ def update_pod_groups(found: Analysis, previous: ClusterView) -> list[PodGroup]:
     for label in found.group_order():
         rows = touched.get(label)
         old = old_groups.get(label)
-        if rows is None and old is not None and label not in found.touched_groups:
+        if rows is None and old is not None and label not in found.counts.touched_groups:
             group = old
         else:
             group = _group(found, label, rows if rows is not None else list(old.rows) if old else [])
@@ -259,7 +257,7 @@ def node_row(node: Node, snapshot: ClusterSnapshot, pods: dict[str, int], warned
     ready = {True: "Ready", False: "NotReady", None: "Unknown"}[node.ready]
     if node.unschedulable:
         ready += ",NoSched"
-    kata = node.labels.get(KATA_LABEL, "")
+    kata = node.labels.get(KATA_NODE_LABEL, "")
     pods_text = " ".join(f"{label.split(' ')[0]}:{n}" for label, n in sorted(pods.items()))
     return NodeRow(
         key=node.name, name=node.name, ready=ready, roles=",".join(node.roles) or "<none>",
@@ -320,10 +318,7 @@ def build_view(snapshot: ClusterSnapshot, state: WatchState, previous: ClusterVi
                received_at: datetime | None = None) -> ClusterView:
     found = analyze(snapshot, base=previous.analysis if previous is not None else None)
     if previous is not None and previous.snapshot is snapshot and previous.analysis is found:
-        return ClusterView(snapshot, state, previous.pod_groups, previous.nodes, previous.runtime_classes,
-                           previous.findings, previous.namespaces, previous.runtime_counts,
-                           previous.pods_on_node, previous._pod_rows, previous.family_of, received_at,
-                           found, previous.reuse)
+        return replace(previous, state=state, received_at=received_at, analysis=found)
     incremental = (previous is not None and found.pod_changes is not None and previous.analysis is not None
                    and found.base_pods is previous.snapshot.pods)
     if incremental:
@@ -342,28 +337,28 @@ def build_view(snapshot: ClusterSnapshot, state: WatchState, previous: ClusterVi
     reuse["findings"] = findings
     warned = {(row.kind, row.name) for row in view.findings if not row.namespace}
 
-    view.pods_on_node = found.per_node
+    view.pods_on_node = found.counts.per_node
     view.runtime_counts = {group.label: len(group.rows) for group in groups}
     view.family_of = {group.label: group.family for group in groups}
-    view.namespaces = dict(sorted(found.namespaces.items()))
+    view.namespaces = dict(sorted(found.counts.namespaces.items()))
 
     # node rows: reused while the node record, its pod counts, its handlers and its warning
     # are the same objects as for the previous view
     old_nodes = old.get("nodes", {})
-    static = found.static
+    facts = found.node_facts
     no_counts: dict[str, int] = {}
-    if (incremental and found.static is previous.analysis.static and old.get("warned") == warned
-            and found._handlers is previous.analysis._handlers and old_nodes):
+    if (incremental and found.node_facts is previous.analysis.node_facts and old.get("warned") == warned
+            and found.shares_node_handlers(previous.analysis) and old_nodes):
         rows, node_inputs = previous.nodes, old_nodes
         for name in found.pod_changes_nodes():
-            position = static.index.get(name)
+            position = facts.index.get(name)
             known = old_nodes.get(name)
-            counts = found.per_node.get(name, no_counts)
+            counts = found.counts.per_node.get(name, no_counts)
             if position is None or known is None or known[1] is counts or known[1] == counts:
                 continue
             if rows is previous.nodes:
                 rows, node_inputs = list(rows), dict(old_nodes)
-            node = static.sorted_nodes[position]
+            node = facts.sorted_nodes[position]
             row = node_row(node, snapshot, counts, known[3], known[2])
             node_inputs[name] = (node, counts, known[2], known[3], row)
             rows[position] = row
@@ -378,12 +373,12 @@ def build_view(snapshot: ClusterSnapshot, state: WatchState, previous: ClusterVi
 
 def _node_rows(view: ClusterView, found: Analysis, previous: ClusterView | None, old_nodes: dict,
                warned: set) -> None:
-    snapshot, static = view.snapshot, found.static
+    snapshot, facts = view.snapshot, found.node_facts
     node_inputs: dict[str, tuple] = {}
     rows = []
     no_counts: dict[str, int] = {}
-    for node in static.sorted_nodes:
-        counts = found.per_node.get(node.name, no_counts)
+    for node in facts.sorted_nodes:
+        counts = found.counts.per_node.get(node.name, no_counts)
         handlers = found.node_handlers(node)
         flag = ("Node", node.name) in warned
         known = old_nodes.get(node.name)
@@ -402,13 +397,13 @@ def _node_rows(view: ClusterView, found: Analysis, previous: ClusterView | None,
 
 
 def _class_rows(view: ClusterView, found: Analysis, old: dict, warned: set) -> None:
-    snapshot, static, reuse = view.snapshot, found.static, view.reuse
+    snapshot, facts, reuse = view.snapshot, found.node_facts, view.reuse
     old_classes = old.get("classes", {})
     class_inputs: dict[str, tuple] = {}
     rc_rows = []
-    for rc in static.sorted_classes:
+    for rc in facts.sorted_classes:
         fits = found.runtime_class_nodes(rc)
-        pods = found.rc_pods.get(rc.name, 0)
+        pods = found.counts.rc_pods.get(rc.name, 0)
         flag = ("RuntimeClass", rc.name) in warned
         known = old_classes.get(rc.name)
         if known is not None and known[0] is rc and known[1] is fits and known[2] == pods and known[3] == flag:

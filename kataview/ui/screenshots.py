@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kataview.model.records import WatchState
+from kataview.model.runtime import KATA_NODE_LABEL
 from kataview.ui.screens.setup import open_demo_setup
 from kataview.settings import Settings
 from kataview.sources import SourceInfo, StaticSource
@@ -35,7 +36,7 @@ def shots(snapshot) -> list[tuple[str, WatchState, bool, list]]:
     kata_pod = first(snapshot, "Pod", lambda pod: (pod.runtime_class_name or "").startswith("kata")
                      and pod.runtime_class_name in snapshot.runtime_classes and pod.phase == "Running")
     stuck_pod = first(snapshot, "Pod", lambda pod: pod.phase == "Pending")
-    kata_node = first(snapshot, "Node", lambda node: node.labels.get("katacontainers.io/kata-runtime") == "true")
+    kata_node = first(snapshot, "Node", lambda node: node.labels.get(KATA_NODE_LABEL) == "true")
     return [
         ("main", LIVE, False, []),
         ("main-stale-read-only", STALE, True, []),
