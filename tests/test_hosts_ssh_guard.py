@@ -21,6 +21,31 @@ from kataview.hosts.ssh import NodeConnection, SSHOptions
 SID = "a" * 64
 
 
+class FakeStream:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def read(self, size: int = -1) -> bytes:
+        size = len(self.data) if size < 0 else size
+        chunk, self.data = self.data[:size], self.data[size:]
+        return chunk
+
+
+class FakeProcess:
+    """What asyncssh's create_process gives: two streams and, once closed, the exit status."""
+
+    def __init__(self, stdout, stderr, exit_status) -> None:
+        as_bytes = lambda text: text.encode() if isinstance(text, str) else text  # noqa: E731
+        self.stdout, self.stderr = FakeStream(as_bytes(stdout)), FakeStream(as_bytes(stderr))
+        self.exit_status, self.closed = exit_status, False
+
+    async def wait_closed(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+
 class RecordingConnection:
     """Records what would have been sent; answers like a node that ran it."""
 
@@ -41,6 +66,10 @@ class RecordingConnection:
                           for i in range(count))
             return SimpleNamespace(stdout=out, stderr=err, exit_status=0)
         return SimpleNamespace(stdout="0\n", stderr="", exit_status=0, results=results)
+
+    async def create_process(self, command, **kwargs):
+        done = await self.run(command)
+        return FakeProcess(done.stdout, done.stderr, done.exit_status)
 
     async def open_unix_connection(self, path):
         self.sockets.append(path)

@@ -214,6 +214,7 @@ class CommandResult:
     stdout: str
     stderr: str
     exit_code: int | None  # None: the output stopped before this command finished
+    note: str = ""  # e.g. "output cut at 8 MiB" (kataview.hosts.bounded)
 
 
 def _frame(nonce: str, index: int, command_line: str) -> list[str]:

@@ -18,7 +18,9 @@ a sudo that wants a password is reported in one line (:class:`SudoPasswordRequir
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
+import logging
 import getpass
 import os
 import socket
@@ -31,6 +33,7 @@ import asyncssh
 
 from kataview.hosts import commands as cmd
 from kataview.hosts.allowlist import is_allowed
+from kataview.hosts.bounded import MAX_MONITOR, cut_note, read_capped, run_capped
 from kataview.hosts.egress import check_dial
 from kataview.hosts.errors import (AuthenticationFailed, CommandRefused, CommandTimeout,
                                    ConnectionRefused, HostKeyError, NodeError, NodeUnreachable,
@@ -40,6 +43,8 @@ from kataview.hosts.hostkeys import (KeyRecorder, OfferedKey, default_known_host
 from kataview.hosts.jump import (DEFAULT_PORT, Hop, HostConfig, close_all, describe, host_config,
                                  jump_chain)
 from kataview.model.records import Node
+
+logger = logging.getLogger("kataview.ssh")
 
 _SUDO_PASSWORD = ("a password is required", "a terminal is required", "no tty present")
 _SUDO_MISSING = ("sudo: not found", "sudo: command not found")
@@ -113,6 +118,7 @@ class NodeConnection:
         self.jumps = tuple(jumps)
         self.uid: int | None = None
         self.runs = 0  # batches sent: a used connection may have dropped since
+        self.last_note = ""  # "output cut at 8 MiB" when the last command said too much
 
     @property
     def closed(self) -> bool:
@@ -134,14 +140,16 @@ class NodeConnection:
             raise CommandRefused(self.node, f"refused to send a command outside the read-only "
                                             f"allowlist to {self.node}: {script[:80]!r}")
         try:
-            result = await self._conn.run(script, check=False,
-                                          timeout=self.options.command_timeout)
-        except asyncssh.TimeoutError:
+            stdout, stderr, status, self.last_note = await run_capped(
+                self._conn, script, self.options.command_timeout)
+        except (asyncssh.TimeoutError, TimeoutError):
             raise CommandTimeout(self.node, f"{self.node} did not answer within "
                                             f"{self.options.command_timeout:g}s") from None
         except (asyncssh.Error, OSError) as error:
             raise SSHFailure(self.node, f"SSH to {self.node} failed: {_reason(error)}") from error
-        return _text(result.stdout), _text(result.stderr), result.exit_status
+        if self.last_note:
+            logger.warning("%s: %s (%s)", self.node, self.last_note, script[:60])
+        return _text(stdout), _text(stderr), status
 
     async def run(self, commands: Sequence[cmd.Command],
                   root: Sequence[bool] | bool = False) -> list[cmd.CommandResult]:
@@ -151,6 +159,8 @@ class NodeConnection:
         stdout, stderr, _ = await self.run_script(cmd.batch(commands, sudo=sudo))
         self.runs += 1
         results = cmd.split_batch(stdout, stderr)
+        if self.last_note and results:  # the command whose output was cut says so
+            results[-1] = dataclasses.replace(results[-1], note=self.last_note)
         for result, used_sudo in zip(results, sudo):
             if used_sudo and result.exit_code != 0:
                 self._check_sudo(result.stderr)
@@ -175,13 +185,15 @@ class NodeConnection:
         try:
             writer.write(f"GET {request_path} HTTP/1.0\r\nHost: kata\r\n\r\n".encode())
             writer.write_eof()
-            data = await reader.read()
+            data, cut = await read_capped(reader, MAX_MONITOR)
         finally:
             writer.close()
         head, _, body = data.partition(b"\r\n\r\n")
         status = head.split(b"\r\n", 1)[0].split()
         if len(status) < 2 or status[1] != b"200":
             raise OSError(f"HTTP status {head[:40]!r}")
+        if cut:
+            raise OSError(f"monitor socket answer longer than {MAX_MONITOR // 2**20} MiB: {cut_note(MAX_MONITOR)}")
         return body.decode("utf-8", "replace")
 
     async def learn_uid(self) -> None:
