@@ -173,7 +173,34 @@ def test_context_pointing_at_undefined_cluster(tmp_path):
 def test_not_a_mapping(tmp_path):
     path = tmp_path / "list.yaml"
     path.write_text("- just\n- a list\n")
-    assert "not a kubeconfig" in config_error(ConnectionSettings(str(path), None))
+    message = config_error(ConnectionSettings(str(path), None))
+    assert f"kubeconfig {path}: cannot be parsed as a kubeconfig: line 1 starts a list" in message
+
+
+@pytest.mark.parametrize("text", ["Hello: world\n", "# a comment\n\n{\"a\": 1}\n", "{}\n"])
+def test_garbage_mapping_is_not_a_kubeconfig(tmp_path, text):
+    """Not "no current-context set": the file is not a kubeconfig at all; which file, which
+    line."""
+    path = tmp_path / "garbage.yaml"
+    path.write_text(text)
+    message = config_error(ConnectionSettings(str(path), None))
+    line = 3 if text.startswith("#") else 1
+    assert f"kubeconfig {path}: cannot be parsed as a kubeconfig: line {line} " in message
+    assert "current-context set" not in message
+
+
+@pytest.mark.parametrize("user, method", [
+    ({"token": "t"}, "bearer token"),
+    ({"tokenFile": "/run/t"}, "bearer token from /run/t"),
+    ({"client-certificate-data": "x", "client-key-data": "y"}, "client certificate"),
+    ({"exec": {"command": "/usr/bin/aws", "apiVersion": "client.authentication.k8s.io/v1"}},
+     "token from the exec plugin aws"),
+    ({"username": "admin", "password": "s3cret"}, "basic auth as admin"),
+])
+def test_credentials_are_described_without_the_secret(user, method):
+    described = conn_module.credentials_of("dev", user)
+    assert described == f'user "dev" ({method})'
+    assert "s3cret" not in described
 
 
 def test_missing_certificate_file_is_named(tmp_path):

@@ -122,6 +122,10 @@ async def test_wrong_token_is_unauthorized(api, tmp_path):
         with pytest.raises(Unauthorized) as caught:
             await conn.transport.get_json_bytes("/api/v1/nodes")
         assert caught.value.status == 401
+        # whose credentials, and of which kind, from the kubeconfig (never the token itself)
+        assert 'refused the credentials of user "kataview-demo-user" (bearer token)' \
+            in str(caught.value)
+        assert "not-a-token" not in str(caught.value)
 
 
 async def test_stream_lines_yields_watch_events(api, tmp_path):

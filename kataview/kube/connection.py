@@ -57,6 +57,7 @@ exec_provider.sys = _NonInteractiveSys()
 DEFAULT_KUBECONFIG = "~/.kube/config"
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 IN_CLUSTER = "in-cluster"
+KUBECONFIG_KEYS = ("clusters", "contexts", "users", "current-context")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ class LoadedConfig:
     namespace: str
     source: tuple[str, ...]
     user: str = ""
+    credentials: str = ""  # whose credentials, of which kind: named when the server refuses them
 
 
 async def connect(settings: ConnectionSettings) -> Connection:
@@ -108,7 +110,7 @@ async def connect(settings: ConnectionSettings) -> Connection:
     server shows up as KubeUnreachable on the first request."""
     loaded = await asyncio.to_thread(load_configuration, settings)
     transport = KubeTransport(loaded.configuration, connect_timeout=settings.connect_timeout,
-                              read_only=settings.read_only)
+                              read_only=settings.read_only, credentials=loaded.credentials)
     return Connection(context=loaded.context, server=transport.server,
                       namespace=loaded.namespace, transport=transport,
                       source=loaded.source, user=loaded.user)
@@ -160,8 +162,15 @@ def _read_document(path: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(document, dict):
         raise KubeConfigError(
-            f"kubeconfig {path}: not a kubeconfig (top level is a {type(document).__name__}, "
-            "expected a mapping with clusters, contexts and users)")
+            f"kubeconfig {path}: cannot be parsed as a kubeconfig: line {_first_line(text)} "
+            f"starts a {type(document).__name__}, expected a mapping with clusters, contexts "
+            "and users")
+    if not any(key in document for key in KUBECONFIG_KEYS):
+        found = ", ".join(repr(str(key)) for key in list(document)[:3])
+        raise KubeConfigError(
+            f"kubeconfig {path}: cannot be parsed as a kubeconfig: line {_first_line(text)} "
+            f"starts a mapping of {found}, with none of clusters, contexts, users or "
+            "current-context")
     for key in ("clusters", "contexts", "users"):
         entries = document.get(key)
         if entries is not None and not isinstance(entries, list):
@@ -170,6 +179,15 @@ def _read_document(path: Path) -> dict[str, Any] | None:
             if not isinstance(entry, dict) or not entry.get("name"):
                 raise KubeConfigError(f"kubeconfig {path}: {key}[{index}] has no name")
     return document
+
+
+def _first_line(text: str) -> int:
+    """The 1-based line where the YAML document's content starts (comments skipped)."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return 1
+    return node.start_mark.line + 1 if node is not None else 1
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -216,7 +234,30 @@ def _load_kubeconfig(documents: list[tuple[Path, dict[str, Any]]],
     register_credentials(configuration, loader._user)  # the chosen user (no public accessor)
     _check_exec_plugin(loader, configuration, name, where, logged)
     _quiet_refresh_hook(configuration, loader)
-    return LoadedConfig(configuration, name, ctx.get("namespace") or "default", files, user)
+    credentials = credentials_of(user, (_named(merged, "users", user) or {}).get("user") or {})
+    return LoadedConfig(configuration, name, ctx.get("namespace") or "default", files, user,
+                        credentials)
+
+
+def credentials_of(user: str, entry: dict[str, Any]) -> str:
+    """'user "dev" (bearer token)': who the kubeconfig says we are, and how we prove it
+    (never the secret itself)."""
+    if entry.get("exec"):
+        command = str((entry.get("exec") or {}).get("command") or "?")
+        method = f"token from the exec plugin {os.path.basename(command)}"
+    elif entry.get("auth-provider"):
+        method = f"the {(entry.get('auth-provider') or {}).get('name') or '?'} auth provider"
+    elif entry.get("token"):
+        method = "bearer token"
+    elif entry.get("tokenFile"):
+        method = f"bearer token from {entry.get('tokenFile')}"
+    elif entry.get("client-certificate") or entry.get("client-certificate-data"):
+        method = "client certificate"
+    elif entry.get("username"):
+        method = f"basic auth as {entry.get('username')}"
+    else:
+        method = "no credentials"
+    return f'user "{user}" ({method})' if user else method
 
 
 def _choose_context(merged: dict[str, Any], wanted: str | None, current: str | None,
@@ -334,4 +375,5 @@ def _load_in_cluster(environ: Mapping[str, str]) -> LoadedConfig:
         namespace = namespace_file.read_text(encoding="utf-8").strip() or "default"
     except OSError:
         namespace = "default"
-    return LoadedConfig(configuration, IN_CLUSTER, namespace, (), "serviceaccount")
+    return LoadedConfig(configuration, IN_CLUSTER, namespace, (), "serviceaccount",
+                        f"the pod's service account token ({SERVICE_ACCOUNT_DIR / 'token'})")

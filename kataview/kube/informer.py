@@ -180,7 +180,7 @@ class Informer:
             if self._watch_denied and self.synced:
                 self.error += f"; showing a list refreshed every {self.forbidden_retry:g} s"
             self.error += f" (the server said: {error})"
-        elif isinstance(error, ApiError) and error.status:
+        elif isinstance(error, ApiError) and error.status and error.status != 401:
             self.error = f"HTTP {error.status}: {error}"
         else:
             self.error = str(error) or type(error).__name__

@@ -23,7 +23,7 @@ from kataview.model.redaction import register_secret
 
 from .credentials import split_userinfo
 from .errors import (ApiError, KubeConfigError, KubeTLSError, KubeUnreachable,
-                     ReadOnlyViolation, ServerSilent, api_error, one_line)
+                     ReadOnlyViolation, ServerSilent, Unauthorized, api_error, one_line)
 
 logger = logging.getLogger(__name__)
 USER_AGENT = "kataview"
@@ -36,8 +36,10 @@ class KubeTransport:
     (the session is opened lazily on the first request); close it with `await close()`."""
 
     def __init__(self, configuration: Configuration, *, connect_timeout: float = 10.0,
-                 read_timeout: float = 60.0, read_only: bool = True) -> None:
+                 read_timeout: float = 60.0, read_only: bool = True,
+                 credentials: str = "") -> None:
         self.configuration = configuration
+        self.credentials = credentials  # 'user "dev" (bearer token)', named in a 401
         # userinfo is taken out of the URL (shown and logged) and sent as Basic auth instead
         self.server, *self._url_credentials = split_userinfo(str(configuration.host).rstrip("/"))
         self.connect_timeout = connect_timeout
@@ -134,7 +136,10 @@ class KubeTransport:
                                     "token, retrying %s %s", self.server, method, path)
                         continue
                     if response.status >= 400:
-                        raise await _error_from(response, method, path)
+                        error = await _error_from(response, method, path)
+                        if isinstance(error, Unauthorized):
+                            error = self._refused(error)
+                        raise error
                     yield response
                     return
         except aiohttp.ClientConnectorCertificateError as exc:
@@ -157,6 +162,12 @@ class KubeTransport:
         except aiohttp.ClientConnectionError as exc:
             raise KubeUnreachable(f"connection to {self.server} lost ({method} {path}): "
                                   f"{exc or type(exc).__name__}", self.server) from None
+
+    def _refused(self, error: Unauthorized) -> Unauthorized:
+        """A 401 names whose credentials were refused, and of which kind."""
+        whose = self.credentials or "the credentials in use"
+        return Unauthorized(401, f"{self.server} refused the credentials of {whose}: {error} (HTTP 401)",
+                            error.path, error.resource)
 
     def _timeout(self, read: float | None) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(total=None, connect=self.connect_timeout,
