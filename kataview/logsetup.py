@@ -187,12 +187,14 @@ class LoggedSource:
         await self._source.run(logged)
 
     def _note(self, state: Any) -> None:
-        key = (state.phase, tuple(sorted((state.errors or {}).items())))
-        if key == self._last:
-            return
-        self._last = key
         text = f"cluster {state.phase} ({state.synced}/{state.total} resources synced)"
         if state.stale_since:
             text += f", stale since {state.stale_since:%H:%M:%S}"
+        if getattr(state, "denied", ()):
+            text += f", RBAC denies {', '.join(state.denied)}"
+        # the line is the state: the informers log each error themselves, once
+        if text == self._last:
+            return
+        self._last = text
         level = logging.WARNING if state.phase in ("stale", "reconnecting") else logging.INFO
         self._logger.log(level, text)

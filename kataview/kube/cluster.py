@@ -156,12 +156,14 @@ class ClusterWatcher:
         else:
             phase = "live"
         since = min((i.error_since for i in failing if i.error_since), default=None)
+        retry_at = min((i.retry_at for i in failing if i.retry_at), default=None)
         return WatchState(
             phase=phase, synced=sum(1 for i in informers.values() if i.synced),
             total=len(informers), stale_since=since,
             errors={kind: i.error for kind, i in informers.items() if i.error},
             last_error=self._last_error,
-            listing={kind: i.listing for kind, i in informers.items() if i.listing and not i.synced})
+            listing={kind: i.listing for kind, i in informers.items() if i.listing and not i.synced},
+            retry_at=retry_at, denied=tuple(kind for kind, i in informers.items() if i.forbidden))
 
 
 def snapshot_from(stores: Mapping[str, dict], unreadable: Mapping[str, str], *,

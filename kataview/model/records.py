@@ -286,6 +286,13 @@ class WatchState:
     # resource -> objects received so far by a first list still in progress (a 150,000-pod
     # list takes seconds: the header shows it moving)
     listing: Mapping[str, int] = field(default_factory=dict)
+    retry_at: datetime | None = None  # while failing: the next attempt, soonest first
+    denied: tuple[str, ...] = ()  # resources RBAC does not let kataview read or watch
+
+    @property
+    def never_connected(self) -> bool:
+        """Failing before any resource was ever listed: there is no data to be stale."""
+        return self.synced == 0 and self.phase in ("reconnecting", "stale") and bool(self.errors)
 
     @property
     def label(self) -> str:
