@@ -44,10 +44,10 @@ import msgspec
 
 from kataview.kube import api_types as t
 
-from .fields import _META
+from .fields import EMPTY_META
 from .object_records import event_record, network_policy_record, node_record, runtime_class_record
 from .pod_records import POD_ANNOTATION_PREFIXES, POD_ANNOTATIONS, pod_record
-from .repair import _repair
+from .repair import repair
 
 __all__ = [
     "KINDS", "POD_ANNOTATIONS", "POD_ANNOTATION_PREFIXES", "DecodeError", "DecodedList", "WatchEvent",
@@ -114,7 +114,7 @@ def _convert_tolerant(obj: Any, struct_type: type, owned: bool = False) -> Any:
             if not owned:
                 obj = copy.deepcopy(obj)
                 owned = True
-            if not _repair(obj, str(error), stages):
+            if not repair(obj, str(error), stages):
                 raise DecodeError(f"cannot decode object: {error}") from None
     raise DecodeError("cannot decode object: too many bad fields")
 
@@ -260,9 +260,9 @@ def decode_watch_line(kind: str, line: bytes) -> WatchEvent:
         return WatchEvent(kind_of_event, None, "", None, "watch event without an object")
     if kind_of_event == "BOOKMARK":
         try:
-            meta = msgspec.json.decode(raw, type=t.MetaOnly).metadata or _META
+            meta = msgspec.json.decode(raw, type=t.MetaOnly).metadata or EMPTY_META
         except (msgspec.DecodeError, msgspec.ValidationError):
-            meta = _META
+            meta = EMPTY_META
         return WatchEvent("BOOKMARK", None, meta.resourceVersion or "", None, "")
     try:
         struct_type = t.OBJECT_TYPES[kind]
@@ -273,7 +273,7 @@ def decode_watch_line(kind: str, line: bytes) -> WatchEvent:
         item = _to_record(kind, obj)
     except Exception as error:  # noqa: BLE001
         return WatchEvent(kind_of_event, None, "", None, f"undecodable {kind} object: {error}")
-    meta = obj.metadata or _META
+    meta = obj.metadata or EMPTY_META
     return WatchEvent(kind_of_event, item, meta.resourceVersion or "", None, "")
 
 

@@ -14,29 +14,29 @@ from typing import Mapping
 from kataview.kube import api_types as t
 from kataview.model import records as r
 
-_intern = sys.intern
-_EMPTY: Mapping[str, str] = r.EMPTY  # shared empty mapping, never mutated
+intern = sys.intern
+EMPTY: Mapping[str, str] = r.EMPTY  # shared empty mapping, never mutated
 _UTC = timezone.utc
 
-_META = t.ObjectMeta()
-_NODE_SPEC = t.NodeSpec()
-_NODE_STATUS = t.NodeStatus()
-_NODE_INFO = t.NodeInfo()
-_POD_SPEC = t.PodSpec()
-_POD_STATUS = t.PodStatus()
-_REF = t.ObjectReferenceT()
-_SELECTOR = t.LabelSelectorT()
+EMPTY_META = t.ObjectMeta()
+EMPTY_NODE_SPEC = t.NodeSpec()
+EMPTY_NODE_STATUS = t.NodeStatus()
+EMPTY_NODE_INFO = t.NodeInfo()
+EMPTY_POD_SPEC = t.PodSpec()
+EMPTY_POD_STATUS = t.PodStatus()
+EMPTY_REF = t.ObjectReferenceT()
+EMPTY_SELECTOR = t.LabelSelectorT()
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=_UTC)
     return value
 
 
-def _istr(value: str | None) -> str:
+def interned(value: str | None) -> str:
     """Intern low-cardinality strings (namespaces, node names, phases) shared by many pods."""
-    return _intern(value) if value else ""
+    return intern(value) if value else ""
 
 
 def _quantity_text(value: object) -> str:
@@ -50,10 +50,10 @@ def _quantity_text(value: object) -> str:
 _QUANTITIES_CACHE: dict[tuple, Mapping[str, str]] = {}
 
 
-def _quantities(values: Mapping[str, object] | None) -> Mapping[str, str]:
+def shared_quantities(values: Mapping[str, object] | None) -> Mapping[str, str]:
     """Overheads repeat (one per RuntimeClass): equal mappings are shared. Never mutate them."""
     if not values:
-        return _EMPTY
+        return EMPTY
     key = tuple(values.items())
     cached = _QUANTITIES_CACHE.get(key)
     if cached is None:
@@ -69,7 +69,7 @@ _TOLERATION_CACHE: dict[tuple, tuple[r.Toleration, ...]] = {}
 _TOLERATION_CACHE_MAX = 4096
 
 
-def _tolerations(items: list[t.TolerationT] | None) -> tuple[r.Toleration, ...]:
+def shared_tolerations(items: list[t.TolerationT] | None) -> tuple[r.Toleration, ...]:
     if not items:
         return ()
     key = tuple((item.key or "", item.operator or "Equal", item.value or "", item.effect or "") for item in items)
@@ -81,10 +81,10 @@ def _tolerations(items: list[t.TolerationT] | None) -> tuple[r.Toleration, ...]:
     return cached
 
 
-def _selector(selector: t.LabelSelectorT | None) -> r.LabelSelector:
-    selector = selector or _SELECTOR
+def label_selector(selector: t.LabelSelectorT | None) -> r.LabelSelector:
+    selector = selector or EMPTY_SELECTOR
     return r.LabelSelector(
-        match_labels=selector.matchLabels or _EMPTY,
+        match_labels=selector.matchLabels or EMPTY,
         match_expressions=tuple(
             r.SelectorRequirement(
                 key=req.key or "", operator=req.operator or "", values=tuple(req.values or ())

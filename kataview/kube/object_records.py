@@ -7,15 +7,16 @@ from kataview.model import records as r
 from kataview.model.quantity import cpu_millis, memory_bytes
 
 from .fields import (
-    _EMPTY, _META, _NODE_INFO, _NODE_SPEC, _NODE_STATUS, _REF, _aware, _istr, _quantities, _selector, _tolerations,
+    EMPTY, EMPTY_META, EMPTY_NODE_INFO, EMPTY_NODE_SPEC, EMPTY_NODE_STATUS, EMPTY_REF, aware, interned,
+    label_selector, shared_quantities, shared_tolerations,
 )
 
 
 def node_record(obj: t.NodeObj) -> r.Node:
-    meta = obj.metadata or _META
-    spec = obj.spec or _NODE_SPEC
-    status = obj.status or _NODE_STATUS
-    info = status.nodeInfo or _NODE_INFO
+    meta = obj.metadata or EMPTY_META
+    spec = obj.spec or EMPTY_NODE_SPEC
+    status = obj.status or EMPTY_NODE_STATUS
+    info = status.nodeInfo or EMPTY_NODE_INFO
     capacity = status.capacity
     minion_cpu = None
     if not capacity and obj.resources is not None and obj.resources.capacity:
@@ -37,8 +38,8 @@ def node_record(obj: t.NodeObj) -> r.Node:
     return r.Node(
         name=meta.name or obj.id or "",
         uid=meta.uid or "",
-        labels=meta.labels or obj.labels or _EMPTY,
-        annotations=meta.annotations or _EMPTY,
+        labels=meta.labels or obj.labels or EMPTY,
+        annotations=meta.annotations or EMPTY,
         taints=tuple(
             r.Taint(key=taint.key or "", value=taint.value or "", effect=taint.effect or "")
             for taint in spec.taints or ()
@@ -50,7 +51,7 @@ def node_record(obj: t.NodeObj) -> r.Node:
                 status=cond.status or "Unknown",
                 reason=cond.reason or "",
                 message=cond.message or "",
-                last_transition=_aware(cond.lastTransitionTime),
+                last_transition=aware(cond.lastTransitionTime),
             )
             for cond in status.conditions or ()
         ),
@@ -65,12 +66,12 @@ def node_record(obj: t.NodeObj) -> r.Node:
         cpu_capacity_millis=minion_cpu if minion_cpu is not None else cpu_millis(capacity.get("cpu")),
         memory_capacity_bytes=memory_bytes(capacity.get("memory")),
         runtime_handlers=handlers,
-        created=_aware(meta.creationTimestamp),
+        created=aware(meta.creationTimestamp),
     )
 
 
 def runtime_class_record(obj: t.RuntimeClassObj, default_api_version: str = "") -> r.RuntimeClass:
-    meta = obj.metadata or _META
+    meta = obj.metadata or EMPTY_META
     spec = obj.spec
     handler = obj.handler or (spec.runtimeHandler if spec else None) or ""
     overhead_obj = obj.overhead or (spec.overhead if spec else None)
@@ -82,20 +83,20 @@ def runtime_class_record(obj: t.RuntimeClassObj, default_api_version: str = "") 
         handler=handler,
         api_version=api_version,
         uid=meta.uid or "",
-        overhead=_quantities(pod_fixed),
+        overhead=shared_quantities(pod_fixed),
         overhead_cpu_millis=cpu_millis(pod_fixed.get("cpu")) if pod_fixed else None,
         overhead_memory_bytes=memory_bytes(pod_fixed.get("memory")) if pod_fixed else None,
         node_selector=None if scheduling is None else (scheduling.nodeSelector or {}),
-        tolerations=_tolerations(scheduling.tolerations) if scheduling else (),
-        labels=meta.labels or _EMPTY,
-        created=_aware(meta.creationTimestamp),
+        tolerations=shared_tolerations(scheduling.tolerations) if scheduling else (),
+        labels=meta.labels or EMPTY,
+        created=aware(meta.creationTimestamp),
     )
 
 
 
 def event_record(obj: t.EventObj) -> r.Event:
-    meta = obj.metadata or _META
-    ref = obj.involvedObject or obj.regarding or _REF
+    meta = obj.metadata or EMPTY_META
+    ref = obj.involvedObject or obj.regarding or EMPTY_REF
     series = obj.series
     source = obj.source or obj.deprecatedSource
     first = obj.firstTimestamp or obj.deprecatedFirstTimestamp or obj.eventTime
@@ -109,30 +110,30 @@ def event_record(obj: t.EventObj) -> r.Event:
     count = obj.count or obj.deprecatedCount or (series.count if series else None) or 1
     return r.Event(
         uid=meta.uid or "",
-        namespace=_istr(meta.namespace),
+        namespace=interned(meta.namespace),
         name=meta.name or "",
-        reason=_istr(obj.reason),
-        type=_istr(obj.type) or "Normal",
+        reason=interned(obj.reason),
+        type=interned(obj.type) or "Normal",
         message=obj.message or obj.note or "",
-        involved_kind=_istr(ref.kind),
-        involved_namespace=_istr(ref.namespace),
+        involved_kind=interned(ref.kind),
+        involved_namespace=interned(ref.namespace),
         involved_name=ref.name or "",
         involved_uid=ref.uid or "",
         count=count,
-        first_seen=_aware(first),
-        last_seen=_aware(last),
-        source=_istr(
+        first_seen=aware(first),
+        last_seen=aware(last),
+        source=interned(
             (source.component if source else None) or obj.reportingComponent or obj.reportingController
         ),
     )
 
 
 def network_policy_record(obj: t.NetworkPolicyObj) -> r.NetworkPolicy:
-    meta = obj.metadata or _META
+    meta = obj.metadata or EMPTY_META
     spec = obj.spec
     return r.NetworkPolicy(
-        namespace=_istr(meta.namespace),
+        namespace=interned(meta.namespace),
         name=meta.name or "",
-        pod_selector=_selector(spec.podSelector if spec else None),
+        pod_selector=label_selector(spec.podSelector if spec else None),
         policy_types=tuple(spec.policyTypes or ()) if spec else (),
     )

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from kataview.kube import api_types as t
 from kataview.model import records as r
+from kataview.model.runtime import CRIO_TRUSTED_ANNOTATION, UNTRUSTED_ANNOTATION
 
-from .fields import _EMPTY, _META, _POD_SPEC, _POD_STATUS, _aware, _intern, _istr, _quantities, _tolerations
+from .fields import (EMPTY, EMPTY_META, EMPTY_POD_SPEC, EMPTY_POD_STATUS, aware, intern, interned, shared_quantities,
+                     shared_tolerations)
 
 # Pod annotations kataview reads; every other annotation is dropped at decode time.
-POD_ANNOTATIONS = frozenset({"io.kubernetes.cri.untrusted-workload", "io.kubernetes.cri-o.TrustedSandbox"})
+POD_ANNOTATIONS = frozenset({UNTRUSTED_ANNOTATION, CRIO_TRUSTED_ANNOTATION})
 POD_ANNOTATION_PREFIXES = ("io.katacontainers.",)
 
 
 def _container(status: t.ContainerStatusT | None, spec: t.ContainerSpec | None) -> r.ContainerStatus:
     if status is None:
-        return r.ContainerStatus(name=_istr(spec.name if spec else None), image=_istr(spec.image if spec else None))
+        return r.ContainerStatus(name=interned(spec.name if spec else None),
+                                 image=interned(spec.image if spec else None))
     state_name = None
     reason = message = ""
     started = None
@@ -38,16 +41,16 @@ def _container(status: t.ContainerStatusT | None, spec: t.ContainerSpec | None) 
         last_reason = last.terminated.reason or ""
     image = status.image or (spec.image if spec else None)
     return r.ContainerStatus(
-        name=_istr(status.name or (spec.name if spec else None)),
-        image=_istr(image),
+        name=interned(status.name or (spec.name if spec else None)),
+        image=interned(image),
         ready=bool(status.ready),
         restart_count=status.restartCount or 0,
         state=state_name,
-        reason=_istr(reason),
+        reason=interned(reason),
         message=message,
-        started_at=_aware(started),
+        started_at=aware(started),
         container_id=status.containerID or "",
-        last_termination_reason=_istr(last_reason),
+        last_termination_reason=interned(last_reason),
     )
 
 
@@ -63,18 +66,18 @@ def _containers(specs: list[t.ContainerSpec] | None, statuses: list[t.ContainerS
 
 
 def pod_record(obj: t.PodObj) -> r.Pod:
-    meta = obj.metadata or _META
-    spec = obj.spec or _POD_SPEC
-    status = obj.status or _POD_STATUS
+    meta = obj.metadata or EMPTY_META
+    spec = obj.spec or EMPTY_POD_SPEC
+    status = obj.status or EMPTY_POD_STATUS
     annotations = meta.annotations
     if annotations:
         annotations = {
             key: value
             for key, value in annotations.items()
             if key in POD_ANNOTATIONS or key.startswith(POD_ANNOTATION_PREFIXES)
-        } or _EMPTY
+        } or EMPTY
     else:
-        annotations = _EMPTY
+        annotations = EMPTY
     owner = None
     refs = meta.ownerReferences
     if refs:
@@ -83,26 +86,26 @@ def pod_record(obj: t.PodObj) -> r.Pod:
             if ref.controller:
                 chosen = ref
                 break
-        owner = r.OwnerRef(kind=_istr(chosen.kind), name=chosen.name or "", controller=bool(chosen.controller))
+        owner = r.OwnerRef(kind=interned(chosen.kind), name=chosen.name or "", controller=bool(chosen.controller))
     return r.Pod(
         uid=meta.uid or "",
-        namespace=_istr(meta.namespace),
+        namespace=interned(meta.namespace),
         name=meta.name or "",
-        node_name=_intern(spec.nodeName) if spec.nodeName else None,
-        runtime_class_name=_intern(spec.runtimeClassName) if spec.runtimeClassName else None,
-        phase=_istr(status.phase) or "Unknown",
-        reason=_istr(status.reason),
-        labels=meta.labels or _EMPTY,
+        node_name=intern(spec.nodeName) if spec.nodeName else None,
+        runtime_class_name=intern(spec.runtimeClassName) if spec.runtimeClassName else None,
+        phase=interned(status.phase) or "Unknown",
+        reason=interned(status.reason),
+        labels=meta.labels or EMPTY,
         annotations=annotations,
         owner=owner,
         containers=_containers(spec.containers, status.containerStatuses),
-        node_selector=spec.nodeSelector or _EMPTY,
-        tolerations=_tolerations(spec.tolerations),
-        overhead=_quantities(spec.overhead),
+        node_selector=spec.nodeSelector or EMPTY,
+        tolerations=shared_tolerations(spec.tolerations),
+        overhead=shared_quantities(spec.overhead),
         pod_ip=status.podIP or "",
-        host_ip=_istr(status.hostIP),
-        qos_class=_istr(status.qosClass),
-        created=_aware(meta.creationTimestamp),
-        started=_aware(status.startTime),
+        host_ip=interned(status.hostIP),
+        qos_class=interned(status.qosClass),
+        created=aware(meta.creationTimestamp),
+        started=aware(status.startTime),
         deleting=meta.deletionTimestamp is not None,
     )

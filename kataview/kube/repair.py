@@ -1,6 +1,6 @@
 """Repair a plain decoded object in place from a msgspec ValidationError message.
 
-The tolerant converter of decode (``_convert_tolerant``) calls ``_repair`` after each failed
+The tolerant converter of decode (``_convert_tolerant``) calls ``repair`` after each failed
 ``msgspec.convert``: the error names a path (``$.spec.containers[0].name``, or a bad key
 ``in `$.labels```); the value there becomes its text if it is a scalar where a string belongs,
 a mapping keeps only its scalar entries (as text), anything else is deleted. One bad field
@@ -52,7 +52,7 @@ def _scalar_text(value: Any) -> str | None:
     return None
 
 
-def _repair(obj: Any, message: str, stages: dict) -> bool:
+def repair(obj: Any, message: str, stages: dict) -> bool:
     """Fix what the msgspec error ``message`` points at in ``obj`` (in place): a scalar where a
     string belongs becomes its text, a mapping keeps its scalar entries (as text), anything
     else is dropped."""
