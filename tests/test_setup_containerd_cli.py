@@ -47,7 +47,8 @@ def config(tmp_path: Path) -> Path:
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in directory.iterdir()}
+    """The files, without the (empty, kept) lock file a writing run leaves beside the config."""
+    return {p.name: p.read_bytes() for p in directory.iterdir() if not p.name.endswith(".kataview.lock")}
 
 
 def test_patch_writes_backup_and_keeps_mode(config: Path):
@@ -61,7 +62,8 @@ def test_patch_writes_backup_and_keeps_mode(config: Path):
     kata = data["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]["kata"]
     assert kata["options"]["ConfigPath"] == "/opt/kata/q.toml"
     assert "# keep me" in config.read_text() and f"backup: {backups[0]}" in out
-    assert sorted(p.name for p in config.parent.iterdir()) == sorted(["config.toml", backups[0].name])
+    assert sorted(p.name for p in config.parent.iterdir()) == sorted(
+        ["config.toml", backups[0].name, ".config.toml.kataview.lock"])
 
 
 def test_second_run_says_already_configured_and_writes_nothing(config: Path):

@@ -2,13 +2,70 @@
 
 Both commands read their config, plan, back up and replace through these functions, so that a
 refusal or a failure reads the same and is handled once.
+
+`config_lock` serialises runs on one config from the first read to the last rename, so a run
+plans on what the run before it wrote. The lock is an exclusive flock on a lock file beside the
+config (`.config.toml.kataview.lock`; for CRI-O beside the drop-in directory), not on the config
+itself: the atomic rename puts a new inode at the config's name, so a run waiting on the old
+inode would wake up holding a lock nobody else contends for while a third run locks the new
+inode, and two would write at once. The lock file is never replaced or removed (removing it
+reopens that race), so every run meets on one inode; it is empty except for the holder's pid.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
-__all__ = ["write_failure"]
+__all__ = ["LOCK_TIMEOUT", "LockTimeout", "config_lock", "lock_path", "write_failure"]
+
+LOCK_TIMEOUT = 60.0  # s; one run holds the lock for well under a second
+
+
+class LockTimeout(OSError):
+    """Another run has held the config's lock for longer than the timeout."""
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file of a config file or drop-in directory (symlinks resolved, so every name of
+    one config meets on one lock)."""
+    real = Path(os.path.realpath(path))
+    return real.parent / f".{real.name}.kataview.lock"
+
+
+@contextmanager
+def config_lock(path: Path, timeout: float | None = None) -> Iterator[Path]:
+    """Hold the exclusive lock of `path`'s config; LockTimeout after `timeout` seconds
+    (default LOCK_TIMEOUT)."""
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
+    lock = lock_path(path)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                    by = f" (pid {holder})" if holder else ""
+                    raise LockTimeout(errno.EWOULDBLOCK, f"another kataview setup{by} has held this "
+                                      f"lock for {timeout:g} s", str(lock)) from None
+                time.sleep(0.02)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield lock
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the lock
 
 _REMEDY = {
     errno.ENOSPC: "free space on that file system and run again",
@@ -17,6 +74,7 @@ _REMEDY = {
     errno.EACCES: "run as a user who may write there (sudo?)",
     errno.EPERM: "run as a user who may write there (sudo?), or check the file's attributes (lsattr)",
     errno.EROFS: "that file system is mounted read-only: remount it read-write or write elsewhere",
+    errno.EWOULDBLOCK: "wait for the other run to finish (or end it if it hangs) and run again",
 }
 
 

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, TextIO
 
@@ -19,7 +20,7 @@ from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.containerd import PatchPlan, plan_containerd_patch
 from kataview.setup.containerd_dropin import DropinPlan, plan_containerd_dropin
 from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, handler_name_problem
-from kataview.setup.config_write import write_failure
+from kataview.setup.config_write import config_lock, write_failure
 from kataview.setup.filewrite import atomic_write, backup
 from kataview.setup.toml_edit import ConfigError
 
@@ -213,9 +214,10 @@ def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = Non
         if problem:
             raise ConfigError(f"{problem}; Kubernetes RuntimeClass handlers must be DNS labels",
                               "choose a name such as 'kata' or 'kata-qemu'", source="--handler")
-        if args.drop_in:
-            return run_dropin(args, out, err, before_rename)
-        return run_main_file(args, out, err, before_rename)
+        with nullcontext() if args.dry_run else config_lock(Path(args.config)):
+            if args.drop_in:
+                return run_dropin(args, out, err, before_rename)
+            return run_main_file(args, out, err, before_rename)
     except ConfigError as exc:
         print(f"{PROG}: refused: {exc}", file=err)
         return EXIT_REFUSED

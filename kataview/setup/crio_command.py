@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, TextIO
 
 from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.containerd_command import read_config
 from kataview.setup.crio import DEFAULT_SHIM, CrioPlan, plan_crio_dropin
-from kataview.setup.config_write import write_failure
+from kataview.setup.config_write import config_lock, write_failure
 from kataview.setup.filewrite import atomic_write, backup
 from kataview.setup.toml_edit import ConfigError
 
@@ -109,7 +110,8 @@ def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = Non
     out, err = out or sys.stdout, err or sys.stderr
     args = build_parser().parse_args(argv)
     try:
-        return run(args, out, err, before_rename)
+        with nullcontext() if args.dry_run else config_lock(Path(args.config_dir)):
+            return run(args, out, err, before_rename)
     except ConfigError as exc:
         print(f"{PROG}: refused: {exc}", file=err)
         return EXIT_REFUSED

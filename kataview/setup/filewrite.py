@@ -8,25 +8,46 @@ leaves the target untouched. Symlinks are followed, so a linked config stays lin
 
 from __future__ import annotations
 
+import errno
+import itertools
 import os
 import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+
+def backup_names(path: Path, now: datetime | None = None, directory: Path | None = None) -> Iterator[Path]:
+    """`config.toml.kataview-20261122T041500Z.bak`, then `...Z-1.bak`, `...Z-2.bak`, ... beside
+    `path` (or in `directory`)."""
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    place = Path(directory) if directory is not None else path.parent
+    yield place / f"{path.name}.kataview-{stamp}.bak"
+    for counter in itertools.count(1):
+        yield place / f"{path.name}.kataview-{stamp}-{counter}.bak"
 
 
 def backup_name(path: Path, now: datetime | None = None, directory: Path | None = None) -> Path:
-    """`config.toml.kataview-20261122T041500Z.bak` beside `path` (or in `directory`), never an
-    existing name."""
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
-    place = Path(directory) if directory is not None else path.parent
-    candidate = place / f"{path.name}.kataview-{stamp}.bak"
-    counter = 1
-    while candidate.exists():
-        candidate = place / f"{path.name}.kataview-{stamp}-{counter}.bak"
-        counter += 1
-    return candidate
+    """The first backup name not taken yet (a preview: `backup` claims its name atomically)."""
+    return next(p for p in backup_names(path, now, directory) if not p.exists())
+
+
+def _claim_name(tmp: Path, real: Path, now: datetime | None, place: Path) -> Path:
+    """Give the finished copy `tmp` the first free backup name. A hard link fails where the
+    name exists, so two runs in the same second never take (and overwrite) the same name."""
+    for candidate in backup_names(real, now, place):
+        try:
+            os.link(tmp, candidate)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK):
+                raise
+            candidate = backup_name(real, now, place)  # no hard links on this file system
+            os.replace(tmp, candidate)
+        return candidate
+    raise AssertionError("unreachable: backup_names is endless")  # pragma: no cover
 
 
 def _copy_owner(src: os.stat_result, fd: int) -> None:
@@ -48,8 +69,9 @@ def backup(path: Path, now: datetime | None = None, directory: Path | None = Non
     """Copy `path` (content, mode, times, xattrs, owner) to a timestamped backup beside it, or
     in `directory` (created 0700) where a file beside it would be read as config (crio.conf.d).
 
-    The copy goes to a hidden temp name, is fsynced, and only then gets the backup's name: a
-    full disk leaves no truncated file that looks like a backup (the temp is removed)."""
+    The copy goes to a hidden temp name, is fsynced, and only then gets the backup's name (by
+    a hard link, which never replaces another run's backup): a full disk leaves no truncated
+    file that looks like a backup (the temp is removed)."""
     real = Path(os.path.realpath(path))
     place = Path(directory) if directory is not None else real.parent
     if directory is not None:
@@ -64,13 +86,13 @@ def backup(path: Path, now: datetime | None = None, directory: Path | None = Non
             os.chown(tmp, stat.st_uid, stat.st_gid)
         except PermissionError:
             pass
-        target = backup_name(real, now, place)
-        os.replace(tmp, target)
+        target = _claim_name(tmp, real, now, place)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError) and exc.filename is None:
             exc.filename = str(backup_name(real, now, place))  # the name the backup would have had
         raise
+    finally:
+        tmp.unlink(missing_ok=True)
     _fsync_dir(place)
     return target
 
