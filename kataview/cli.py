@@ -21,6 +21,7 @@ EXIT_OK, EXIT_USAGE = Exit.OK, Exit.USAGE
 # --fail-on takes the severity words of the report and of the TUI's SEV column
 FAIL_ON_WORDS = {"error": "error", "warning": "warning", "warn": "warning", "info": "info"}
 RAW = argparse.RawDescriptionHelpFormatter  # keeps the exit-code table's lines
+OUTPUTS = ("json", "yaml", "wide")  # kubectl's -o words that fit a report
 
 
 def fail_on_word(text: str) -> str:
@@ -62,14 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="run on the embedded demo cluster (no cluster, no network)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    report = commands.add_parser("report", help="one-shot inventory and findings", epilog=epilog("report"),
-                                 formatter_class=RAW)
-    add_connection_flags(report, subcommand=True)
-    report.add_argument("--json", action="store_true", default=False, help="print JSON (documented in the README)")
-    report.add_argument("--demo", action="store_true", help="report on the embedded demo cluster")
-    report.add_argument("--fail-on", type=fail_on_word, default=None, metavar="{error,warning,warn,info}",
-                        help="exit 1 when a finding of this severity or worse exists (for cron and CI); "
-                             "with 'warning' an unreadable resource counts too")
+    add_report_parser(commands)
 
     vm = commands.add_parser("vm", help="VM detail of one pod, over SSH", epilog=epilog("vm"), formatter_class=RAW)
     add_connection_flags(vm, subcommand=True)
@@ -85,6 +79,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_demo_parser(commands)
     return parser
+
+
+def add_report_parser(commands: Any) -> None:
+    report = commands.add_parser("report", help="one-shot inventory and findings", epilog=epilog("report"),
+                                 formatter_class=RAW)
+    add_connection_flags(report, subcommand=True)
+    output = report.add_mutually_exclusive_group()
+    output.add_argument("-o", "--output", choices=OUTPUTS, default=None,
+                        help="json or yaml: the whole report (shape in the README); wide: the tables "
+                             "and one line per pod")
+    output.add_argument("--json", action="store_const", const="json", dest="output",
+                        help="the same as -o json")
+    report.add_argument("-l", "--selector", metavar="SELECTOR", default=None,
+                        help="only pods with these labels (as kubectl: app=web,tier!=db); the server filters")
+    report.add_argument("--field-selector", metavar="SELECTOR", default=None,
+                        help="only pods whose fields match (spec.nodeName=N, status.phase=Running); "
+                             "the server filters")
+    report.add_argument("--demo", action="store_true", help="report on the embedded demo cluster")
+    report.add_argument("--fail-on", type=fail_on_word, default=None, metavar="{error,warning,warn,info}",
+                        help="exit 1 when a finding of this severity or worse exists (for cron and CI); "
+                             "with 'warning' an unreadable resource counts too")
 
 
 SERVE_ONLY = {"port": 0, "kubeconfig_out": None, "plain_http": False}  # option -> its default
@@ -121,6 +136,8 @@ def build_settings(args: argparse.Namespace) -> Settings:
         read_only=args.read_only or bool(values.pop("read_only", False)),
         ssh_config=getattr(args, "ssh_config", None),
         demo=bool(getattr(args, "demo", False)),
+        label_selector=getattr(args, "selector", None),
+        field_selector=getattr(args, "field_selector", None),
         no_color="NO_COLOR" in os.environ and os.environ["NO_COLOR"] != "",
         **values,
     )
@@ -207,7 +224,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         from kataview.report import run_report
 
-        return run_report(settings, as_json=args.json, fail_on=args.fail_on)
+        return run_report(settings, output=args.output, fail_on=args.fail_on)
     if args.command == "vm":
         from kataview.logsetup import setup_logging
         from kataview.vmcommand import run_vm

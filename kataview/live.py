@@ -88,7 +88,8 @@ async def gather_once(settings: Settings, then: Then | None = None) -> Any:
             kubeconfig = str(await stack.enter_async_context(demo))
         connection: Connection = await connect(connection_settings(settings, kubeconfig))
         stack.push_async_callback(connection.close)
-        snapshot = await fetch_once(connection, namespace_of(settings))
+        snapshot = await fetch_once(connection, namespace_of(settings),
+                                    pod_selectors=(settings.label_selector, settings.field_selector))
         info = SourceInfo(connection.context, connection.server, namespace_of(settings))
         if then is not None:
             return await then(info, snapshot, dict(overrides))

@@ -7,10 +7,10 @@ import sys
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from kataview.model.terminal_text import terminal_safe_tree
+from kataview.text_table import TextTable, fitted
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -19,54 +19,69 @@ def yes_no(value: bool | None) -> str:
     return {True: "yes", False: "no", None: "unknown"}[value]
 
 
-def nodes_table(report: dict[str, Any]) -> Table:
-    table = Table(title="Nodes", title_justify="left", expand=False)
-    for column in ("NAME", "READY", "ROLES", "RUNTIME", "HANDLERS", "KATA LABEL", "TAINTS", "PODS BY RUNTIME"):
-        table.add_column(column, overflow="fold")
+def nodes_table(report: dict[str, Any]) -> TextTable:
+    table = TextTable("Nodes", ["NAME", "READY", "ROLES", "RUNTIME", "HANDLERS", "KATA LABEL", "TAINTS",
+                                "PODS BY RUNTIME"])
     for node in report["nodes"]:
         runtime = node["containerRuntime"]["raw"] or "unknown"
         handlers = ", ".join(name or '""' for name in node["handlers"]) or "none"
         if node["handlersInferred"]:
             handlers += " (inferred)"
         pods = ", ".join(f"{label}={count}" for label, count in node["podsByRuntime"].items()) or "-"
-        table.add_row(node["name"], yes_no(node["ready"]), ",".join(node["roles"]) or "<none>", runtime,
-                      handlers, node["kataLabel"] or "-", "\n".join(node["taints"]) or "-", pods)
+        table.rows.append([node["name"], yes_no(node["ready"]), ",".join(node["roles"]) or "<none>", runtime,
+                           handlers, node["kataLabel"] or "-", "\n".join(node["taints"]) or "-", pods])
     return table
 
 
-def runtime_classes_table(report: dict[str, Any]) -> Table:
-    table = Table(title="RuntimeClasses", title_justify="left")
-    for column in ("NAME", "HANDLER", "OVERHEAD", "NODE SELECTOR", "TOLERATIONS", "PODS", "NODES ABLE"):
-        table.add_column(column, overflow="fold")
+def runtime_classes_table(report: dict[str, Any]) -> TextTable:
+    table = TextTable("RuntimeClasses", ["NAME", "HANDLER", "OVERHEAD", "NODE SELECTOR", "TOLERATIONS", "PODS",
+                                         "NODES ABLE"])
     for rc in report["runtimeClasses"]:
         overhead = " ".join(f"{key}={value}" for key, value in sorted(rc["overhead"].items())) or "-"
         scheduling = rc["scheduling"] or {}
         selector = ",".join(f"{k}={v}" for k, v in scheduling.get("nodeSelector", {}).items()) or "-"
         able = f"{rc['nodesAble']}/{len(rc['nodes'])}" + (" (inferred)" if rc["nodesAbleInferred"] else "")
-        table.add_row(rc["name"], rc["handler"], overhead, selector,
-                      "\n".join(scheduling.get("tolerations", [])) or "-", str(rc["pods"]), able)
+        table.rows.append([rc["name"], rc["handler"], overhead, selector,
+                           "\n".join(scheduling.get("tolerations", [])) or "-", str(rc["pods"]), able])
     return table
 
 
-def runtimes_table(report: dict[str, Any]) -> Table:
-    table = Table(title="Pods by runtime", title_justify="left")
-    table.add_column("RUNTIME")
-    table.add_column("HANDLER")
-    table.add_column("PODS", justify="right")
+def runtimes_table(report: dict[str, Any]) -> TextTable:
+    table = TextTable("Pods by runtime", ["RUNTIME", "HANDLER", "PODS"], right=frozenset({2}))
     for group in report["podsByRuntime"]:
-        table.add_row(group["runtime"], group["handler"] or "-", str(group["pods"]))
+        table.rows.append([group["runtime"], group["handler"] or "-", str(group["pods"])])
     return table
 
 
-def findings_table(report: dict[str, Any]) -> Table:
-    table = Table(title="Findings", title_justify="left")
-    for column in ("CODE", "SEVERITY", "OBJECT", "FINDING"):
-        table.add_column(column, overflow="fold")
+def findings_table(report: dict[str, Any]) -> TextTable:
+    table = TextTable("Findings", ["CODE", "SEVERITY", "OBJECT", "FINDING"], row_styles=[])
     for finding in report["findings"]:
         where = f"{finding['namespace']}/" if finding["namespace"] else ""
-        table.add_row(finding["code"], finding["severity"], f"{finding['kind']} {where}{finding['name']}",
-                      finding["message"], style=SEVERITY_STYLE.get(finding["severity"], ""))
+        table.rows.append([finding["code"], finding["severity"], f"{finding['kind']} {where}{finding['name']}",
+                           finding["message"]])
+        table.row_styles.append(SEVERITY_STYLE.get(finding["severity"], ""))
     return table
+
+
+WIDE_POD_COLUMNS = ("NAMESPACE", "NAME", "NODE", "STATUS", "RUNTIMECLASS", "HANDLER", "FAMILY", "OVERHEAD")
+# what HANDLER says when there is none, by the pod's runtimeSource (no spaces: one field for awk)
+NO_HANDLER = {"default": "<default>", "legacy-annotation": "<legacy>", "missing-runtimeclass": "<missing>",
+              "unreadable-runtimeclass": "<unknown>"}
+
+
+def pod_lines(report: dict[str, Any]) -> str:
+    """`-o wide`: one line per pod, columns as wide as their longest value (kubectl's layout,
+    never wrapped, no spaces inside a value: a line is a pod, for grep and awk)."""
+    rows = [WIDE_POD_COLUMNS]
+    for pod in report["pods"]:
+        overhead = ",".join(f"{key}={value}" for key, value in sorted((pod["overhead"] or {}).items()))
+        rows.append((pod["namespace"], pod["name"], pod["node"] or "<none>", pod["status"],
+                     pod["runtimeClassName"] or "<none>",
+                     pod["handler"] or NO_HANDLER.get(pod["runtimeSource"], "<none>"), pod["family"],
+                     overhead or "<none>"))
+    widths = [max(len(row[index]) for row in rows) for index in range(len(WIDE_POD_COLUMNS) - 1)]
+    return "".join("   ".join(value.ljust(width) for value, width in zip(row, widths)) + "   " + row[-1] + "\n"
+                   for row in rows)
 
 
 def report_console() -> Console:
@@ -78,18 +93,27 @@ def report_console() -> Console:
     return Console(markup=False, width=int(os.environ.get("COLUMNS", "200")))
 
 
-def print_report(report: dict[str, Any], console: Console | None = None) -> None:
-    """Prints the report's tables. Every string of the report is made terminal-safe first
-    (control and bidi characters shown, never sent), whichever table shows it."""
+def print_tables(console: Console, table: TextTable) -> None:
+    for part in fitted(table, console.width):
+        console.print(part)
+
+
+def print_report(report: dict[str, Any], console: Console | None = None, *, wide: bool = False) -> None:
+    """Prints the report's tables (with `wide`, one line per pod after them). Every string of
+    the report is made terminal-safe first (control and bidi characters shown, never sent),
+    whichever table shows it."""
     console = console or report_console()
     report = terminal_safe_tree(report)
     counts = report["counts"]
     console.print(Text(f"context {report['context']}  server {report['server']}  "
                        f"{counts['nodes']} nodes, {counts['runtimeClasses']} RuntimeClasses, {counts['pods']} pods"))
     for table in (nodes_table(report), runtime_classes_table(report), runtimes_table(report)):
-        console.print(table)
+        print_tables(console, table)
+    if wide:
+        console.print(Text("Pods"))
+        console.file.write(pod_lines(report))
     if report["findings"]:
-        console.print(findings_table(report))
+        print_tables(console, findings_table(report))
     else:
         console.print("No findings.")
     for resource, why in sorted(report["unreadable"].items()):

@@ -46,6 +46,9 @@ class Settings:
     # node name -> address overrides for SSH, from [nodes.<name>] address = "..."
     node_addresses: Mapping[str, str] = field(default_factory=dict)
     config_path: Path | None = None
+    # `report -l/--field-selector`: sent with the pods list, the server filters
+    label_selector: str | None = None
+    field_selector: str | None = None
     # Tests and screenshots freeze the clock so pod ages do not change between runs.
     frozen_now: datetime | None = None
 

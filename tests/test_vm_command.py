@@ -59,13 +59,14 @@ def test_vm_json_facts_equal_the_qemu_command_line(testnet, home, capsys, overri
     out, err = capsys.readouterr()
     assert code == 0, err
     facts = json.loads(out)
-    assert facts["sandbox"]["id"] == vm.sandbox_id and facts["sandbox"]["found_by"] == "crictl"
-    assert (facts["kind"], facts["pid"]) == ("qemu", vm.pid)
-    assert (facts["vcpus_boot"], facts["vcpus_max"]) == (2, 5)
-    assert (facts["memory_mib"], facts["memory_max_mib"]) == (1280, 2560)
+    assert (facts["apiVersion"], facts["kind"]) == ("kataview.vm/v2", "VMDetail")
+    assert facts["sandbox"]["id"] == vm.sandbox_id and facts["sandbox"]["foundBy"] == "crictl"
+    assert (facts["hypervisor"], facts["pid"]) == ("qemu", vm.pid)
+    assert (facts["vcpusBoot"], facts["vcpusMax"]) == (2, 5)
+    assert (facts["memoryMib"], facts["memoryMaxMib"]) == (1280, 2560)
     assert facts["node"] == NODE and facts["address"] == host.address
-    assert facts["overhead_source"] == "pod" or facts["overhead_source"].startswith("runtimeclass/")
-    assert facts["overhead_memory_bytes"] == 160 * 2**20
+    assert facts["overheadSource"] == "pod" or facts["overheadSource"].startswith("runtimeclass/")
+    assert facts["overheadMemoryBytes"] == 160 * 2**20
 
 
 def test_vm_unknown_host_key_is_refused_with_what_to_do(testnet, home, capsys):

@@ -45,14 +45,14 @@ def test_vm_demo_json_is_the_untrusted_pods_qemu(home):
     detail = json.loads(done.stdout)
     assert detail["node"] == pod["spec"]["nodeName"] == "k8s-worker-untrusted"
     sandbox = detail["sandbox"]
-    assert (sandbox["pod_namespace"], sandbox["pod_name"], sandbox["pod_uid"]) == \
+    assert (sandbox["podNamespace"], sandbox["podName"], sandbox["podUid"]) == \
         ("untrusted", meta["name"], meta["uid"])
-    assert sandbox["found_by"] == "crictl" and len(sandbox["id"]) == 64
-    assert (detail["kind"], detail["vcpus_boot"], detail["vcpus_max"], detail["memory_mib"]) == ("qemu", 1, 8, 2048)
+    assert sandbox["foundBy"] == "crictl" and len(sandbox["id"]) == 64
+    assert (detail["hypervisor"], detail["vcpusBoot"], detail["vcpusMax"], detail["memoryMib"]) == ("qemu", 1, 8, 2048)
     assert detail["binary"].endswith("/qemu-system-x86_64") and detail["machine"] == "q35"
-    assert detail["shared_fs"] == "virtio-fs" and len(detail["virtiofsd_pids"]) == 2
-    assert detail["pid"] and detail["shim_pid"] and detail["host_rss_kib"] > 0
-    assert detail["guest"]["mem_total_bytes"] > 0 and detail["guest_error"] is None
+    assert detail["sharedFs"] == "virtio-fs" and len(detail["virtiofsdPids"]) == 2
+    assert detail["pid"] and detail["shimPid"] and detail["hostRssKib"] > 0
+    assert detail["guest"]["memTotalBytes"] > 0 and detail["guestError"] is None
     assert not list((home / ".ssh").iterdir())  # nothing written to the (fake) home's ~/.ssh
 
 

@@ -30,6 +30,7 @@ _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
 
 
 SnapshotCallback = Callable[[ClusterSnapshot, WatchState], None]
+PodSelectors = tuple[str | None, str | None]  # (labelSelector, fieldSelector) for the pods list
 
 
 class ClusterWatcher:
@@ -193,14 +194,18 @@ def _event_order(event: Event) -> tuple:
 
 
 async def fetch_once(connection: Connection, namespace: str | None = None, *,
-                     page_size: int = 500) -> ClusterSnapshot:
+                     page_size: int = 500, pod_selectors: PodSelectors = (None, None)) -> ClusterSnapshot:
     """List every kind once (paginated, no watch). A kind RBAC denies (or the server does
-    not serve) goes into snapshot.unreadable; any other error (unreachable, 401, 5xx) is
-    raised."""
+    not serve) goes into snapshot.unreadable; any other error (unreachable, 401, 5xx, a
+    selector the server rejects) is raised. pod_selectors (label, field) are sent with the
+    pods list, so the server filters (`kataview report -l/--field-selector`)."""
+    labels, fields = pod_selectors
 
     async def one(kind: str) -> tuple[dict, str | None]:
+        pods = kind == "pods"
         informer = Informer(kind, resource_paths(kind, namespace), connection.transport,
-                            field_selector_for(kind), page_size)
+                            (fields if pods else None) or field_selector_for(kind), page_size,
+                            label_selector=labels if pods else None)
         try:
             items, _version = await informer.list_all()
         except Forbidden as error:

@@ -98,12 +98,14 @@ class Informer:
                  watch_timeout: tuple[int, int] = (300, 600), backoff: Backoff = Backoff(),
                  forbidden_retry: float = 60.0, bookmark_interval: float = BOOKMARK_INTERVAL,
                  min_watch_gap: float = SHORT_WATCH, log_limiter: LogLimiter | None = None,
-                 on_change: Callable[[Informer], None] | None = None) -> None:
+                 on_change: Callable[[Informer], None] | None = None,
+                 label_selector: str | None = None) -> None:
         self.kind = kind
         self.paths = (path,) if isinstance(path, str) else tuple(path)
         self.path = self.paths[0]  # the path in use (after a 404 fallback, the one that worked)
         self.transport = transport
         self.field_selector = field_selector
+        self.label_selector = label_selector  # filtered by the server, as kubectl's -l
         self.page_size = page_size
         self.watch_timeout = watch_timeout
         self.backoff = backoff
@@ -237,6 +239,8 @@ class Informer:
             query: dict[str, str | int] = {"limit": self.page_size}
             if self.field_selector:
                 query["fieldSelector"] = self.field_selector
+            if self.label_selector:
+                query["labelSelector"] = self.label_selector
             if token:
                 query["continue"] = token
             return query
@@ -313,6 +317,8 @@ class Informer:
                                        "timeoutSeconds": seconds}
         if self.field_selector:
             query["fieldSelector"] = self.field_selector
+        if self.label_selector:
+            query["labelSelector"] = self.label_selector
         stream = self.transport.stream_lines(self.path, query, idle_timeout=self.idle_limit,
                                              on_open=self._watch_opened)
         junk_since, events_then = started, 0

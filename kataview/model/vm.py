@@ -118,13 +118,34 @@ class VMDetail:
         return self.overhead_memory_bytes / (1024 * 1024)
 
 
+VM_API_VERSION = "kataview.vm/v2"  # v2: the report's key style (v1 had the field names as they are)
+VM_KIND = "VMDetail"
+
+
+def camel(name: str) -> str:
+    """`host_rss_kib` -> `hostRssKib`, the report's (and Kubernetes') key style; `kind` is the
+    document's kind, so the hypervisor's kind is `hypervisor`."""
+    if name == "kind":
+        return "hypervisor"
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+def camel_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {camel(key): camel_keys(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [camel_keys(item) for item in value]
+    return value
+
+
 def vm_detail_json(detail: VMDetail) -> dict[str, Any]:
-    """A JSON-ready dict of a VMDetail (the ``kataview vm --json`` shape)."""
+    """A JSON-ready dict of a VMDetail (the ``kataview vm --json`` shape): apiVersion, kind,
+    then every field in camelCase; ``sources`` names the facts by their keys here."""
     data = asdict(detail)
     data["sources"] = dict(detail.sources)
     data["host_rss_mib"] = detail.host_rss_mib
-    data["apiVersion"] = "kataview.vm/v1"
-    return data
+    return {"apiVersion": VM_API_VERSION, "kind": VM_KIND, **camel_keys(data)}
 
 
 def uptime_text(seconds: int | None) -> str:
