@@ -181,10 +181,13 @@ def _node_cells(node: dict, now: datetime) -> list:
     def address(kind: str) -> str:
         return next((a["address"] for a in addresses if a.get("type") == kind), "<none>")
 
+    kernel = info.get("kernelVersion") or "<unknown>"
+    if info.get("architecture"):  # as the real printer (1.37) shows it
+        kernel += f" ({info['architecture']})"
     return [meta["name"], state, ",".join(roles) or "<none>",
             since(meta.get("creationTimestamp"), now), info.get("kubeletVersion", ""),
             address("InternalIP"), address("ExternalIP"), info.get("osImage") or "<unknown>",
-            info.get("kernelVersion") or "<unknown>", info.get("containerRuntimeVersion") or "<unknown>"]
+            kernel, info.get("containerRuntimeVersion") or "<unknown>"]
 
 
 def _event_cells(event: dict, now: datetime) -> list:
