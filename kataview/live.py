@@ -131,6 +131,7 @@ class DemoSource:
         self.demo_size = demo_size
         self.port = free_loopback_port()
         self.info = SourceInfo(DEMO_CONTEXT, f"https://127.0.0.1:{self.port}", namespace_of(settings))
+        self.kubeconfig: str | None = None  # the demo's temp kubeconfig, while it runs
         self._ssh: dict[str, Any] = {}
 
     def ssh_overrides(self) -> dict[str, Any]:
@@ -139,7 +140,11 @@ class DemoSource:
 
     async def run(self, publish: Publish) -> None:
         async with demo_cluster(self.demo_size, port=self.port, ssh=self._ssh.update) as kubeconfig:
-            await LiveSource(self.settings, str(kubeconfig), self.info).run(publish)
+            self.kubeconfig = str(kubeconfig)
+            try:
+                await LiveSource(self.settings, self.kubeconfig, self.info).run(publish)
+            finally:
+                self.kubeconfig = None
 
 
 def build_source(settings: Settings, demo_size: tuple[int | None, int | None] | None = None):

@@ -12,6 +12,7 @@ import json
 import re
 import shlex
 
+from .nodefiles import NodeFiles, node_object
 from .nodeview import NPROC, UNAME, NodeView
 
 
@@ -70,7 +71,13 @@ class Shell:
                 return json.dumps({"status": items[0], "info": {"pid": 0}}, indent=2) + "\n", "", 0
             case ["ctr", "--connect-timeout", "2s", "-n", "k8s.io", "c", "info", container]:
                 return self.ctr_info(container)
+        reply = self.files().command(words)  # the guided setup's reads and preflight
+        if reply is not None:
+            return reply
         return "", f"sh: 1: {words[0] if words else ''}: not found\n", 127
+
+    def files(self) -> NodeFiles:
+        return NodeFiles(node_object(self.view.lister, self.view.node))
 
     def cat(self, path: str) -> tuple[str, str, int]:
         view = self.view
@@ -92,6 +99,9 @@ class Shell:
                     f"{view.rss(vm) // 4} 18446744073709551615 1 1 0 0 0 0 268444224 4096 25155 0 0 0 17 3 0 0 0 0 0\n"), "", 0
         persist = re.fullmatch(r"/run/vc/sbs/([0-9a-f]{64})/persist\.json", path)
         text = view.persist(persist.group(1)) if persist else None
+        if text is not None:
+            return text, "", 0
+        text = self.files().files().get(path)
         if text is not None:
             return text, "", 0
         return "", f"cat: {path}: No such file or directory\n", 1

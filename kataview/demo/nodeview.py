@@ -41,6 +41,7 @@ class NodeView:
 
     def __init__(self, node: str, lister: Lister, now: float | None = None) -> None:
         self.node, self.now = node, now if now is not None else time.time()
+        self.lister = lister
         handlers = {rc["metadata"]["name"]: rc.get("handler", "") for rc in lister("RuntimeClass")}
         self.pods = [p for p in lister("Pod") if (p.get("spec") or {}).get("nodeName") == node
                      and (p.get("status") or {}).get("phase") == "Running"]

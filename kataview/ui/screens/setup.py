@@ -10,6 +10,7 @@ transport refuse writes); the pages also disable Apply and Undo so nobody tries.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from textual import work
@@ -20,23 +21,45 @@ from textual.widgets import Footer, Static
 from kataview.hosts.errors import NodeError
 from kataview.model.records import Node
 from kataview.model.terminal_text import terminal_safe
-from kataview.setup.steps import StepResult, StepState
+from kataview.setup.steps import StepPlan, StepResult, StepState
 from kataview.ui.screens.setup_steps import (APP_KEYS, FinishScreen, NodePickScreen, PreflightScreen,
                                              SetupPage, StepScreen)
 
+logger = logging.getLogger("kataview")
 
-async def session_from_settings(settings: Any) -> Any:
-    """As `kataview setup` connects: writable unless --read-only (then plan only)."""
+
+async def session_for(app: Any) -> Any:
+    """As `kataview setup` connects: to the cluster the app's source watches (with --demo the
+    demo's own kubeconfig and SSH node, never the default kubeconfig), writable unless
+    --read-only (then plan only)."""
     from kataview.hosts.ssh import SSHOptions, SSHPool
     from kataview.kube.connection import connect
     from kataview.live import connection_settings
     from kataview.setup.session import GuidedSession
 
-    connection = await connect(connection_settings(settings, for_setup=True))
-    session = GuidedSession(SSHPool(SSHOptions.from_settings(settings)), connection.transport,
-                            read_only=settings.read_only)
+    settings, source = app.settings, app.source
+    kubeconfig = getattr(source, "kubeconfig", None)
+    if settings.demo and kubeconfig is None:
+        raise RuntimeError("the demo cluster is not running")
+    overrides = source.ssh_overrides() if hasattr(source, "ssh_overrides") else {}
+    connection = await connect(connection_settings(settings, kubeconfig, for_setup=True))
+    session = GuidedSession(SSHPool(SSHOptions.from_settings(settings, **overrides)),
+                            connection.transport, read_only=settings.read_only)
     session.owned.append(connection)
     return session
+
+
+def waiting_text(app: Any) -> str:
+    """What the screen says while the app's source has not listed the nodes yet."""
+    view = app.view
+    if view is None:
+        errors = [text for _, level, text in app.log_entries if level == "error"]
+        server = app.source.info.server
+        return f"connecting to {server}…" + (f" ({errors[-1]})" if errors else "")
+    state = view.state
+    if state.phase == "syncing":
+        return f"listing the cluster's nodes… ({state.label})"
+    return f"listing the cluster's nodes… ({state.label}: {state.last_error or 'retrying'})"
 
 
 class SetupScreen(SetupPage[None]):
@@ -66,29 +89,38 @@ class SetupScreen(SetupPage[None]):
         self.query_one("#setup-progress", Static).update(Content(terminal_safe(text, lines=True)))
 
     async def _node_list(self) -> list[Node]:
+        """The nodes once the app's source has listed them: its first views come while it is
+        still syncing, with no nodes yet. Waits as long as it takes (q quits), saying why."""
         if self.nodes is not None:
             return self.nodes
-        for _ in range(300):  # the app's source lists the cluster; wait for the first view
-            view = getattr(self.app, "view", None)
-            if view is not None:
+        while True:
+            view = self.app.view
+            if view is not None and view.state.phase != "syncing" and (
+                    view.snapshot.nodes or view.state.phase == "live"):
                 return sorted(view.snapshot.nodes.values(), key=lambda node: node.name)
-            await asyncio.sleep(0.05)
-        return []
+            self.say(waiting_text(self.app))
+            await asyncio.sleep(0.1)
 
     @work(group="setup", exclusive=True, exit_on_error=False)
     async def _wizard(self) -> None:
-        if self.session is None:
-            self.say("connecting to the cluster…")
-            self.session = await session_from_settings(self.app.settings)
         try:
-            await self._walk()
+            nodes = await self._node_list()
+            if self.session is None:
+                self.say("connecting to the cluster for the setup…")
+                self.session = await session_for(self.app)
+        except Exception as error:  # noqa: BLE001 - a worker would swallow it: show it
+            logger.warning("the guided setup could not start: %s", error, exc_info=True)
+            self.say(f"cannot start the guided setup: {error} · q quits")
+            return
+        try:
+            await self._walk(nodes)
         finally:
             await self.session.close()
         self._leave()
 
-    async def _walk(self) -> None:
+    async def _walk(self, node_list: list[Node]) -> None:
         read_only = self.read_only
-        nodes = {node.name: node for node in await self._node_list()}
+        nodes = {node.name: node for node in node_list}
         name = await self.app.push_screen_wait(NodePickScreen(list(nodes.values()), read_only))
         if name is None:
             return
@@ -109,7 +141,7 @@ class SetupScreen(SetupPage[None]):
         while 0 <= index < len(steps):
             step = steps[index]
             self.say(f"checking {step.title}…")
-            checked, plan = await step.check(), await step.plan()
+            checked, plan = await step.check(), await self._plan(step)
             if states.get(step.name) != StepState.SKIPPED:
                 states[step.name] = checked.state
             choice = await self.app.push_screen_wait(
@@ -134,6 +166,13 @@ class SetupScreen(SetupPage[None]):
             else:
                 break
         await self._finish(name, steps, states, str(guided.ctx.transcript.path), read_only)
+
+    async def _plan(self, step: Any) -> StepPlan:
+        try:
+            return await step.plan()
+        except Exception as error:  # noqa: BLE001 - shown on the page; a worker would swallow it
+            logger.warning("planning %s failed: %s", step.name, error, exc_info=True)
+            return StepPlan(step.name, f"cannot plan this step: {error}")
 
     async def _finish(self, name: str, steps: list, states: dict, transcript: str, read_only: bool) -> None:
         results: list[StepResult] | None = None
