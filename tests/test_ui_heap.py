@@ -64,8 +64,10 @@ def test_a_slow_full_collection_makes_the_next_view_freeze_again():
 
 def test_refreezes_are_rate_limited_and_the_callback_goes_with_stop():
     policy = HeapPolicy(threshold=100, slow_full_s=0.0, min_refreeze_s=3600)
+    callbacks = list(gc.callbacks)
     policy.start()
     try:
+        assert len(gc.callbacks) == len(callbacks) + 1
         policy.after_view(1000)
         gc.collect()
         policy.after_view(1000)
@@ -73,7 +75,7 @@ def test_refreezes_are_rate_limited_and_the_callback_goes_with_stop():
     finally:
         policy.stop()
         gc.unfreeze()
-    assert policy._on_collection not in gc.callbacks
+    assert gc.callbacks == callbacks
 
 
 def test_a_cycle_frozen_by_mistake_is_collected_by_the_idle_full_collection(monkeypatch):

@@ -89,8 +89,8 @@ async def test_another_process_under_the_known_pid_is_not_believed(testnet, sent
         gatherer = VMDetailGatherer(pool)
         await gatherer.fetch(pod, node)
         # as if the PID had been reused: the start time no longer matches
-        [(key, known)] = gatherer._known.items()
-        gatherer._known[key] = dataclasses.replace(known, vmm_start=known.vmm_start + 1)
+        [(key, known)] = gatherer.known.items()
+        gatherer.known[key] = dataclasses.replace(known, vmm_start=known.vmm_start + 1)
         sent.clear()
         detail = await gatherer.fetch(pod, node)
         assert detail.pid == vm.pid and discovered(sent)
@@ -126,4 +126,4 @@ async def test_a_guess_from_the_process_table_is_never_remembered(testnet, sent)
         assert (await gatherer.fetch(pod, node)).sandbox.found_by == "only-sandbox"
         sent.clear()
         await gatherer.fetch(pod, node)
-    assert any("ps -ww" in script for script in sent) and not gatherer._known
+    assert any("ps -ww" in script for script in sent) and not gatherer.known

@@ -154,6 +154,11 @@ class ObjectStore:
             values.append(value)
         return values
 
+    def derived_cache(self, kind: str) -> dict[str, object]:
+        """What `derived` holds for `kind` now, by object key (a copy)."""
+        with self._lock:
+            return {key: value for key, (_body, value) in self._derived[kind].items()}
+
     # -- writing ---------------------------------------------------------------------------
 
     def load(self, objects: Iterable[dict]) -> None:

@@ -1,7 +1,8 @@
 """The node side: what kataview learns from a worker over SSH.
 
 Pure parts (no I/O): ``hypervisor`` (VMM command lines), ``ps`` (process tables),
-``roles`` (which Kata piece a process is), ``commands`` (the read-only allowlist),
+``roles`` (which Kata piece a process is), ``commands`` (the read-only command builders),
+``allowlist`` (the guard: which command lines may be sent),
 ``persist`` (Kata's persist.json), ``metrics`` (the shim's Prometheus text) and
 ``discovery`` (pod -> sandbox -> VM processes, from command output).
 

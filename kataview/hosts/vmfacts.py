@@ -307,20 +307,21 @@ class VMDetailGatherer:
     def __init__(self, pool: SSHPool) -> None:
         self.pool = pool
         self._cpu_samples: dict[tuple[str, int], tuple[float, float]] = {}
-        self._known: dict[tuple[str, str], KnownPlacement] = {}  # (node, pod uid) -> its VM
+        # (node, pod uid) -> where its VM was last found; the next fetch checks it is still there
+        self.known: dict[tuple[str, str], KnownPlacement] = {}
 
     async def fetch(self, pod: Pod, node: Node, snapshot: ClusterSnapshot | None = None) -> VMDetail:
         """The VM detail of ``pod`` on ``node``; raises a NodeError (one-line message)."""
         started = time.perf_counter()
         conn = await self.pool.connection(node)
         key = (node.name, pod.uid or pod.key)
-        known, found = self._known.pop(key, None), None
+        known, found = self.known.pop(key, None), None
         if (known is not None and known.conn is conn and known.identity == pod_identity(pod)
                 and time.monotonic() - known.at < REDISCOVER_SECONDS):
             found = await refetch_known(conn, known)
         if found is not None:
             sandbox, (placement, facts) = known.sandbox, found
-            self._known[key] = known
+            self.known[key] = known
         else:
             at = time.monotonic()
             sandbox, table = await find_sandbox(conn, pod)
@@ -337,7 +338,7 @@ class VMDetailGatherer:
         process table (the only sandbox, a UID on a command line) is made again every time."""
         if sandbox.found_by not in ("crictl", "ctr") or placement.vmm is None or facts.get("start") is None:
             return
-        self._known[key] = KnownPlacement(conn, pod_identity(pod), sandbox, placement,
+        self.known[key] = KnownPlacement(conn, pod_identity(pod), sandbox, placement,
                                           facts["start"], facts.get("shim_start"), at)
 
     def _recent_cpu(self, detail: VMDetail) -> float | None:
