@@ -17,12 +17,17 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TextIO
 
-__all__ = ["LOCK_TIMEOUT", "LockTimeout", "config_lock", "lock_path", "write_failure"]
+from kataview.setup.filewrite import atomic_write, backup
+from kataview.setup.toml_edit import ConfigError
+
+__all__ = ["LOCK_TIMEOUT", "LockTimeout", "config_lock", "lock_path", "check_output_target",
+           "write_config", "write_failure"]
 
 LOCK_TIMEOUT = 60.0  # s; one run holds the lock for well under a second
 
@@ -85,3 +90,39 @@ def write_failure(exc: OSError, fallback: str) -> str:
     return (f"writing failed: {name}: {exc.strerror or exc}\n  the original file is unchanged (the "
             f"new content was never renamed into place) and no partial backup was left\n"
             f"  what to do: {remedy}")
+
+
+_KINDS = ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "device"),
+          (stat.S_ISBLK, "device"), (stat.S_ISSOCK, "socket"))
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "special file")
+
+
+def check_output_target(path: Path) -> None:
+    """Refuse an `--output` that is a symlink (it would replace the link's target, which may be
+    any file) or exists as anything but a regular file. lstat: the link itself is looked at."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise ConfigError(f"--output is a symbolic link (to {os.readlink(path)}); kataview does not "
+                          "follow it, since it would replace whatever file the link points to",
+                          "give --output the real path of the file you mean, or a new file name",
+                          source=str(path))
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"--output is not a regular file ({_kind(info.st_mode)}); nothing was written",
+                          "give --output the path of a new or existing regular file", source=str(path))
+
+
+def write_config(target: Path, text: str, out: TextIO, *, backup_dir: Path | None = None,
+                 follow_symlinks: bool = True, before_rename: Callable[[Path], None] | None = None) -> None:
+    """Back up `target` when it exists (beside it, or in `backup_dir`), then replace it
+    atomically; print what was done."""
+    exists = target.exists() if follow_symlinks else os.path.lexists(target)
+    if exists:
+        print(f"backup: {backup(target, directory=backup_dir)}", file=out)
+    atomic_write(target, text.encode("utf-8"), follow_symlinks=follow_symlinks, before_rename=before_rename)
+    print(f"wrote {target}", file=out)

@@ -20,8 +20,7 @@ from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.containerd import PatchPlan, plan_containerd_patch
 from kataview.setup.containerd_dropin import DropinPlan, plan_containerd_dropin
 from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, handler_name_problem
-from kataview.setup.config_write import config_lock, write_failure
-from kataview.setup.filewrite import atomic_write, backup
+from kataview.setup.config_write import check_output_target, config_lock, write_config, write_failure
 from kataview.setup.toml_edit import ConfigError
 
 PROG = "kataview setup containerd"
@@ -116,18 +115,11 @@ def _print_warnings(plan: PatchPlan, where: str, out: TextIO) -> None:
         print(f"{finding.severity}: {where}{line}: {finding.message}", file=out)
 
 
-def _write(target: Path, text: str, out: TextIO, *, keep_backup: bool,
-           before_rename: Callable[[Path], None] | None = None) -> None:
-    if keep_backup and target.exists():
-        saved = backup(target)
-        print(f"backup: {saved}", file=out)
-    atomic_write(target, text.encode("utf-8"), before_rename=before_rename)
-    print(f"wrote {target}", file=out)
-
-
 def run_main_file(args: argparse.Namespace, out: TextIO, err: TextIO,
                   before_rename: Callable[[Path], None] | None) -> int:
     config = Path(args.config)
+    if args.output:
+        check_output_target(Path(args.output))
     text = read_config(config)
     try:
         plan = plan_containerd_patch(text, handler=args.handler, runtime_type=args.runtime_type,
@@ -161,7 +153,7 @@ def run_main_file(args: argparse.Namespace, out: TextIO, err: TextIO,
             check(tmp)
         if before_rename is not None:
             before_rename(tmp)
-    _write(target, plan.new_text, out, keep_backup=True, before_rename=before)
+    write_config(target, plan.new_text, out, follow_symlinks=not args.output, before_rename=before)
     print("next: restart containerd (e.g. `systemctl restart containerd`) and create a RuntimeClass "
           f"with handler: {args.handler}", file=out)
     return EXIT_OK
@@ -197,9 +189,9 @@ def run_dropin(args: argparse.Namespace, out: TextIO, err: TextIO,
         raise ConfigError("--output cannot be combined with --drop-in (two files change)",
                           "use --dry-run to preview, or drop --output", source="--output")
     if plan.dropin.changed or plan.dropin.text == "":
-        _write(dropin_path, plan.dropin.new_text, out, keep_backup=True, before_rename=before_rename)
+        write_config(dropin_path, plan.dropin.new_text, out, before_rename=before_rename)
     if plan.main_changed:
-        _write(config, plan.main_new_text, out, keep_backup=True, before_rename=before_rename)
+        write_config(config, plan.main_new_text, out, before_rename=before_rename)
     print("next: restart containerd and create a RuntimeClass with handler: " + args.handler, file=out)
     return EXIT_OK
 

@@ -17,8 +17,7 @@ from typing import Callable, TextIO
 from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.containerd_command import read_config
 from kataview.setup.crio import DEFAULT_SHIM, CrioPlan, plan_crio_dropin
-from kataview.setup.config_write import config_lock, write_failure
-from kataview.setup.filewrite import atomic_write, backup
+from kataview.setup.config_write import config_lock, write_config, write_failure
 from kataview.setup.toml_edit import ConfigError
 
 PROG = "kataview setup crio"
@@ -96,10 +95,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO,
     if args.dry_run:
         print("dry run: nothing was written", file=out)
         return EXIT_OK
-    if target.exists():
-        print(f"backup: {backup(target, directory=backup_dir(Path(args.config_dir)))}", file=out)
-    atomic_write(target, plan.new_text.encode("utf-8"), before_rename=before_rename)
-    print(f"wrote {target}", file=out)
+    write_config(target, plan.new_text, out, backup_dir=backup_dir(Path(args.config_dir)),
+                 before_rename=before_rename)
     print(f"next: restart CRI-O (e.g. `systemctl restart crio`) and create a RuntimeClass with "
           f"handler: {args.handler}", file=out)
     return EXIT_OK

@@ -105,11 +105,13 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644,
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o644, follow_symlinks: bool = True,
                  before_rename: Callable[[Path], None] | None = None) -> Path:
-    """Replace `path` with `data` atomically; keep its mode and owner. Returns the real path."""
-    real = Path(os.path.realpath(path))
-    existing = real.stat() if real.exists() else None
+    """Replace `path` with `data` atomically; keep its mode and owner. Returns the real path.
+    With `follow_symlinks` off the rename goes to `path` itself: a symlink there is replaced,
+    its target never written."""
+    real = Path(os.path.realpath(path)) if follow_symlinks else Path(os.path.abspath(path))
+    existing = real.stat() if real.exists() and not real.is_symlink() else None
     fd, tmp_name = tempfile.mkstemp(prefix=f".{real.name}.kataview-", suffix=".tmp", dir=real.parent)
     tmp = Path(tmp_name)
     try:
