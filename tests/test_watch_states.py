@@ -103,3 +103,18 @@ def test_an_outage_is_logged_once_per_state_change(caplog):
         logged._note(WatchState(phase="stale", synced=5, total=5, stale_since=FROZEN_NOW,
                                 errors=errors))
     assert len(caplog.records) == 1
+
+
+async def test_undecodable_objects_are_counted_next_to_what_they_miss():
+    source = classic_source()
+    app = make_app(frozen_settings(), source)
+    async with app.run_test(size=(160, 20)) as pilot:
+        await started(pilot)
+        snapshot = app.view.snapshot
+        spoiled = ClusterSnapshot(**{**{f: getattr(snapshot, f) for f in snapshot.__slots__},
+                                     "skipped": {"nodes": 2, "pods": 1}})
+        source.push(spoiled)
+        await ui_until(pilot, lambda: app.view.snapshot.skipped)
+        second = header_text(app).splitlines()[1]
+    assert f"{len(snapshot.nodes)} nodes (+2 undecodable) · " in second
+    assert "pods (+1 undecodable): " in second

@@ -206,6 +206,9 @@ class ApiServerDouble:
             if target.name is None:
                 page = reads.collect(self.store, target, query)
                 body = reads.render_list(self.store, target, page, output, query, self.clock)
+                bad = self.faults.list_body_for(target.resource.plural)
+                if bad is not None:
+                    return faulty_list(body, bad)
             else:
                 obj = reads.get_one(self.store, target)
                 body = reads.render_one(target, obj, output, query, self.clock)
@@ -245,6 +248,18 @@ class ApiServerDouble:
         else:
             raise ApiError(st.method_not_allowed())
         return _json(encode(obj), 200)
+
+
+def faulty_list(body: bytes, mode: str) -> web.Response:
+    """A LIST answer spoiled as Faults.list_body says (status 200 all the same)."""
+    if mode == "html":
+        return _json(b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+                     200, "text/html")
+    if mode == "truncated":
+        return _json(body[: len(body) // 2], 200)
+    if mode == "garbage":
+        return _json(b"\x00\x01 not json at all", 200, "application/octet-stream")
+    return _json(body.replace(b'"items":[', b'"items":[42,', 1), 200)  # "bad-item"
 
 
 def _json(body: bytes, status: int, content_type: str = "application/json") -> web.Response:

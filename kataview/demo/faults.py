@@ -32,6 +32,7 @@ class Faults:
         self._error: dict[str, _Shot] = {}
         self._delay: dict[str, float] = {}
         self._watch_body: dict[str, str] = {}
+        self._list_body: dict[str, str] = {}
         self.on_drop_watches: Callable[[], None] = lambda: None
         self.on_compact: Callable[[], None] = lambda: None
 
@@ -79,6 +80,25 @@ class Faults:
             else:
                 self._watch_body[key] = mode
 
+    LIST_BODIES = ("html", "truncated", "garbage", "bad-item")
+
+    def list_body(self, resource: str, mode: str | None) -> None:
+        """From now on every LIST of `resource` is answered 200 with: "html" a proxy's error
+        page, "truncated" the first half of the JSON, "garbage" bytes that are no JSON,
+        "bad-item" the real list plus one item that is no object. None: normal again."""
+        if mode is not None and mode not in self.LIST_BODIES:
+            raise ValueError(f"unknown list body {mode!r}")
+        with self._lock:
+            key = _plural(resource)
+            if mode is None:
+                self._list_body.pop(key, None)
+            else:
+                self._list_body[key] = mode
+
+    def list_body_for(self, plural: str) -> str | None:
+        with self._lock:
+            return self._list_body.get(plural, self._list_body.get(ANY))
+
     def compact(self) -> None:
         """Forget the change history: older resourceVersions and continue tokens get 410."""
         self.on_compact()
@@ -86,7 +106,7 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._gone.clear(), self._throttle.clear(), self._error.clear(), self._delay.clear()
-            self._watch_body.clear()
+            self._watch_body.clear(), self._list_body.clear()
 
     # -- consumed by the server ---------------------------------------------------------------
 

@@ -143,7 +143,9 @@ class ClusterWatcher:
         stores = {kind: informer.freeze() for kind, informer in self.informers.items()}
         unreadable = {kind: informer.error or "forbidden"
                       for kind, informer in self.informers.items() if informer.forbidden}
-        return snapshot_from(stores, unreadable, tuples=self._tuples)
+        skipped = {kind: informer.skipped for kind, informer in self.informers.items()
+                   if informer.skipped}
+        return snapshot_from(stores, unreadable, skipped, tuples=self._tuples)
 
     def state(self) -> WatchState:
         informers = self.informers
@@ -167,7 +169,8 @@ class ClusterWatcher:
             retry_at=retry_at, denied=tuple(kind for kind, i in informers.items() if i.forbidden))
 
 
-def snapshot_from(stores: Mapping[str, dict], unreadable: Mapping[str, str], *,
+def snapshot_from(stores: Mapping[str, dict], unreadable: Mapping[str, str],
+                  skipped: Mapping[str, int] | None = None, *,
                   tuples: dict[str, tuple[object, tuple]] | None = None) -> ClusterSnapshot:
     """A ClusterSnapshot sharing the given stores (which the caller no longer mutates).
     tuples caches the events/networkpolicies tuples by store identity across calls."""
@@ -186,7 +189,7 @@ def snapshot_from(stores: Mapping[str, dict], unreadable: Mapping[str, str], *,
         nodes=stores.get("nodes", {}), runtime_classes=stores.get("runtimeclasses", {}),
         pods=stores.get("pods", {}), events=as_tuple("events", _event_order),
         network_policies=as_tuple("networkpolicies"), unreadable=dict(unreadable),
-        taken_at=datetime.now(timezone.utc))
+        taken_at=datetime.now(timezone.utc), skipped=dict(skipped or {}))
 
 
 def _event_order(event: Event) -> tuple:
@@ -201,7 +204,7 @@ async def fetch_once(connection: Connection, namespace: str | None = None, *,
     pods list, so the server filters (`kataview report -l/--field-selector`)."""
     labels, fields = pod_selectors
 
-    async def one(kind: str) -> tuple[dict, str | None]:
+    async def one(kind: str) -> tuple[dict, str | None, int]:
         pods = kind == "pods"
         informer = Informer(kind, resource_paths(kind, namespace), connection.transport,
                             (fields if pods else None) or field_selector_for(kind), page_size,
@@ -209,10 +212,10 @@ async def fetch_once(connection: Connection, namespace: str | None = None, *,
         try:
             items, _version = await informer.list_all()
         except Forbidden as error:
-            return {}, f"forbidden: {error}"
+            return {}, f"forbidden: {error}", 0
         except NotFound as error:
-            return {}, f"not served by this API server: {error}"
-        return items, None
+            return {}, f"not served by this API server: {error}", 0
+        return items, None, informer.skipped
 
     results = await asyncio.gather(*(one(kind) for kind in KINDS), return_exceptions=True)
     for result in results:
@@ -220,4 +223,5 @@ async def fetch_once(connection: Connection, namespace: str | None = None, *,
             raise result
     stores = {kind: result[0] for kind, result in zip(KINDS, results)}
     unreadable = {kind: result[1] for kind, result in zip(KINDS, results) if result[1]}
-    return snapshot_from(stores, unreadable)
+    skipped = {kind: result[2] for kind, result in zip(KINDS, results) if result[2]}
+    return snapshot_from(stores, unreadable, skipped)

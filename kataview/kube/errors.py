@@ -40,6 +40,11 @@ class ServerSilent(KubeUnreachable):
     """The server sent nothing for longer than the read timeout (a black-holed connection)."""
 
 
+class BadListBody(KubeError):
+    """The server (or a proxy) answered a LIST with 200 and a body that is no list: HTML,
+    JSON cut short, not JSON at all."""
+
+
 class WatchEndedEarly(KubeError):
     """The server accepted a watch and ended it within a second without a single event
     (client-go: "very short watch"); counts as a failure, so it backs off."""

@@ -35,9 +35,10 @@ from kataview.model.changes import ChangeLog, Store
 
 from .backoff import (BOOKMARK_INTERVAL, IDLES_BEFORE_RELIST, SHORT_WATCH, Backoff, LogLimiter,
                       RetryClock, clamp_retry_after)
-from .decode import DecodeError, WatchEvent, decode_list, decode_watch_line, record_key
+from .decode import DecodeError, DecodedList, WatchEvent, decode_list, decode_watch_line, record_key
 from .errors import (
     ApiError,
+    BadListBody,
     Forbidden,
     Gone,
     KubeError,
@@ -48,7 +49,7 @@ from .errors import (
     WatchIdle,
     api_error,
 )
-from .pages import continue_token, gc_held
+from .pages import body_kind, continue_token, gc_held
 from .transport import KubeTransport
 
 __all__ = ["Backoff", "Informer", "continue_token", "field_selector_for", "gc_held",
@@ -121,7 +122,7 @@ class Informer:
         self.failures = 0  # consecutive failed attempts; 0 while healthy
         self.error: str | None = None  # the last error, kept until the next success
         self.error_since: datetime | None = None  # start of the current failure streak
-        self.skipped = 0  # objects that could not be decoded
+        self.skipped = 0  # objects the last list and the watch since could not decode
         self.lists = 0  # completed lists (the first one and every relist)
         self.listing = 0  # objects received so far by the first list, while it runs
         self.watches = 0  # watch requests accepted by the server
@@ -233,6 +234,7 @@ class Informer:
         server works on the next one."""
         items = Store()
         version = ""
+        skipped = 0
         self.listing = 0
 
         def query_for(token: str) -> dict[str, str | int]:
@@ -258,14 +260,14 @@ class Informer:
                             self.transport.get_json_bytes(path, query_for(token)))
                         for _ in range(3):  # let the request reach the socket before decoding
                             await asyncio.sleep(0)
-                    page = decode_list(self.kind, data)
+                    page = self._decode_page(data, path)
                     del data
                     for item in page.items:
                         items[record_key(self.kind, item)] = item
                     if not self.synced and pending is not None:
                         self.listing = len(items)  # progress, for the header
                         self._changed()
-                    self.skipped += page.skipped
+                    skipped += page.skipped
                     version = page.resource_version or version
                     if page.continue_token != token:  # the head disagreed with the full decode
                         if pending is not None:
@@ -276,7 +278,18 @@ class Informer:
                 if pending is not None:
                     pending.cancel()
                     await asyncio.gather(pending, return_exceptions=True)
+        self.skipped = skipped  # what this list could not decode (watch events add to it)
+        if skipped:
+            self._limiter.log(logging.WARNING, self.kind, f"{skipped} object(s) in the list "
+                              "could not be decoded; they are left out (and counted)")
         return items, version
+
+    def _decode_page(self, data: bytes, path: str) -> DecodedList:
+        try:
+            return decode_list(self.kind, data)
+        except DecodeError as error:
+            raise BadListBody(f"GET {path}: {self.transport.server} answered with "
+                              f"{body_kind(data, error)}, not a list of {self.kind}") from None
 
     def _replace(self, items: Store, version: str) -> None:
         self.listing = 0

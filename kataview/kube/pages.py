@@ -37,6 +37,22 @@ def continue_token(data: bytes) -> str:
     return (head.metadata.continue_ or "") if head.metadata else ""
 
 
+def body_kind(data: bytes, error: Exception) -> str:
+    """What a LIST body that is no list is, in a few words: what a proxy or a half-closed
+    connection typically sends instead."""
+    size = f"{len(data):,} bytes"
+    head = data[:512].lstrip().lower()
+    if not head:
+        return "an empty body"
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return f"an HTML page ({size})"
+    if "truncated" in str(error).lower():
+        return f"JSON cut short ({size})"
+    if head.startswith((b"{", b"[")) and "expected" in str(error):
+        return f"JSON that is not a list object ({size}: {error})"
+    return f"a body that is not JSON ({size})"
+
+
 _gc_holds = 0
 _gc_was_enabled = False
 

@@ -270,6 +270,8 @@ class ClusterSnapshot:
     # resource -> why it could not be read (e.g. RBAC 403); the rest is still valid
     unreadable: Mapping[str, str] = field(default_factory=dict)
     taken_at: datetime | None = None
+    # resource -> objects that came from the server but could not be decoded (not in the maps)
+    skipped: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,12 @@ def denied_text(state: WatchState) -> str:
     return f"⚠ {kinds} kind{'s' if kinds > 1 else ''} denied: {', '.join(state.denied)}"
 
 
+def undecodable(snapshot, kind: str) -> list:
+    """Next to a count: how many more the server sent that could not be decoded."""
+    number = snapshot.skipped.get(kind)
+    return [(f" (+{count(number)} undecodable)", "bold $warning")] if number else []
+
+
 def runtime_counts(view: ClusterView) -> list[tuple[str, str]]:
     parts = []
     for label, number in view.runtime_counts.items():
@@ -106,9 +112,10 @@ class ClusterHeader(Static):
             line2 = Content.styled("no data: nothing has been read from the cluster yet", "$text-muted")
         else:
             snapshot = view.snapshot
-            counts: list = [plural(len(snapshot.nodes), "node"), " · ",
+            counts: list = [plural(len(snapshot.nodes), "node"), *undecodable(snapshot, "nodes"), " · ",
                             plural(len(snapshot.runtime_classes), "RuntimeClass").replace("Classs", "Classes"),
-                            " · ", plural(len(snapshot.pods), "pod"), ": "]
+                            *undecodable(snapshot, "runtimeclasses"),
+                            " · ", plural(len(snapshot.pods), "pod"), *undecodable(snapshot, "pods"), ": "]
             for index, (text, style) in enumerate(runtime_counts(view)):
                 counts += [" · " if index else "", (text, style)]
             unread = sorted(set(snapshot.unreadable) - set(view.state.denied))
