@@ -7,8 +7,8 @@ are only ever added.
 
 Exit codes (kataview.model.exit_codes): 0 when no finding reaches the `--fail-on` threshold,
 1 when one does; failures to read the cluster have codes of their own (`kube_exit_code`).
-With `--fail-on warning` a resource RBAC does not let kataview read counts as a warning: the
-findings may be incomplete. `--fail-on info` fails on any finding.
+With `--fail-on warning` a resource RBAC does not let kataview read, and an object the server
+sent that could not be decoded, count as a warning: the findings may be incomplete. `--fail-on info` fails on any finding.
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ def failing(report: dict[str, Any], fail_on: str | None) -> list[str]:
                if _RANK.get(f["severity"], 9) <= limit]
     if limit >= _RANK["warning"]:
         reasons += [f"{resource} unreadable" for resource in sorted(report["unreadable"])]
+        reasons += [f"{number} {resource} undecodable"
+                    for resource, number in report.get("skipped", {}).items()]
     return reasons
 
 
@@ -182,6 +184,8 @@ def build_report(snapshot: ClusterSnapshot, info: SourceInfo, *, with_pods: bool
                       "name": f.name, "message": f.message} for f in find_findings(snapshot)],
         "unreadable": {resource: unreadable_reason(resource, reason)
                        for resource, reason in sorted(snapshot.unreadable.items())},
+        # resource -> objects the server sent that could not be decoded (not counted above)
+        "skipped": dict(sorted(snapshot.skipped.items())),
     }
 
 

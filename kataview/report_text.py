@@ -118,3 +118,6 @@ def print_report(report: dict[str, Any], console: Console | None = None, *, wide
         console.print("No findings.")
     for resource, why in sorted(report["unreadable"].items()):
         console.print(Text(f"could not read {resource}: {why}; the rest of the report is complete", style="yellow"))
+    for resource, number in report.get("skipped", {}).items():
+        console.print(Text(f"could not decode {number} of the {resource} the server sent; they are "
+                           "missing from the counts and tables above (see the log)", style="yellow"))
