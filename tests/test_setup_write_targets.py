@@ -92,3 +92,51 @@ def test_a_symlink_planted_after_the_check_is_replaced_not_followed(tmp_path: Pa
     link.symlink_to(secret)
     atomic_write(link, b"new\n", follow_symlinks=False)
     assert not link.is_symlink() and link.read_text() == "new\n" and secret.read_text() == "private\n"
+
+
+def test_a_config_over_the_size_limit_is_refused_before_parsing(config: Path):
+    from kataview.setup.toml_edit import MAX_CONFIG_BYTES
+
+    big = V2_CONFIG + "#" * (MAX_CONFIG_BYTES - len(V2_CONFIG)) + "\n"  # one byte over
+    config.write_text(big)
+    code, out, err = run("--config", str(config))
+    assert code == Exit.CONFIG and out == ""
+    assert f"refused: {config}: {len(big):,} bytes is more than kataview reads (256 KiB)" in err
+    assert "what to do:" in err and config.read_text() == big
+
+
+def test_a_huge_sparse_config_is_refused_without_reading_it(config: Path):
+    with open(config, "r+b") as handle:
+        handle.truncate(25 * 1024 * 1024)  # 25 MB, as in the finding (sparse: nothing to read)
+    code, _, err = run("--config", str(config), "--dry-run")
+    assert code == Exit.CONFIG and "26,214,400 bytes is more than kataview reads" in err
+
+
+def test_a_crio_dropin_over_the_limit_is_refused_naming_it(tmp_path: Path):
+    from kataview.setup.crio_command import main as crio_main
+
+    confd = tmp_path / "crio.conf.d"
+    confd.mkdir()
+    huge = confd / "10-huge.conf"
+    huge.write_text("#" * 300_000 + "\n")
+    err = io.StringIO()
+    assert crio_main(["--config-dir", str(confd)], out=io.StringIO(), err=err) == Exit.CONFIG
+    assert f"refused: {huge}: 300,001 bytes is more than kataview reads" in err.getvalue()
+    assert sorted(p.name for p in confd.iterdir()) == ["10-huge.conf"]
+
+
+def test_text_over_the_limit_is_refused_by_the_parser_too():
+    """The guided setup reads configs over SSH: the same limit applies before parsing."""
+    from kataview.setup.containerd import plan_containerd_patch
+    from kataview.setup.toml_edit import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        plan_containerd_patch(V2_CONFIG + "#" * 300_000)
+    assert "is more than kataview reads" in caught.value.problem
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused_unopened(tmp_path: Path):
+    fifo = tmp_path / "config.toml"
+    os.mkfifo(fifo)  # opening it would wait for a writer forever
+    code, _, err = run("--config", str(fifo), "--dry-run")
+    assert code == Exit.CONFIG and f"refused: {fifo}: not a regular file (fifo)" in err

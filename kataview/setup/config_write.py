@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
 from kataview.setup.filewrite import atomic_write, backup
-from kataview.setup.toml_edit import ConfigError
+from kataview.setup.toml_edit import MAX_CONFIG_BYTES, ConfigError, size_problem
 
 __all__ = ["LOCK_TIMEOUT", "LockTimeout", "config_lock", "lock_path", "check_output_target",
-           "write_config", "write_failure"]
+           "read_config", "write_config", "write_failure"]
 
 LOCK_TIMEOUT = 60.0  # s; one run holds the lock for well under a second
 
@@ -98,6 +98,46 @@ _KINDS = ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "
 
 def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "special file")
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_CONFIG_BYTES; ConfigError otherwise. The type
+    is checked before opening (a FIFO would block, /dev/zero never end), the size before
+    reading, and no more than the limit and one byte is ever read."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"not a regular file ({_kind(info.st_mode)})", "point it at the runtime's "
+                          "config file", source=str(path))
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(handle.fileno())
+        too_big = size_problem(opened.st_size) if stat.S_ISREG(opened.st_mode) else None
+        if too_big is not None:
+            raise too_big.located(str(path))
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    too_big = size_problem(len(data))
+    if too_big is not None:  # it grew since fstat
+        raise too_big.located(str(path))
+    return data
+
+
+def read_config(path: Path, *, must_exist: bool = True) -> str | None:
+    """The config's text; None when it does not exist and need not. Refusals (ConfigError) name
+    the file: missing, not a regular file, over the size limit, not UTF-8, unreadable."""
+    if not path.exists():
+        if not must_exist:
+            return None
+        raise ConfigError("file not found", "point --config at containerd's config (usually "
+                          "/etc/containerd/config.toml), or create one with "
+                          "`containerd config default > FILE` first", source=str(path))
+    try:
+        return _read_bounded(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", "TOML files must be UTF-8; fix the "
+                          "encoding and run again", source=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", "check the path and your permissions "
+                          "(sudo?)", source=str(path)) from None
 
 
 def check_output_target(path: Path) -> None:

@@ -20,7 +20,8 @@ from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.containerd import PatchPlan, plan_containerd_patch
 from kataview.setup.containerd_dropin import DropinPlan, plan_containerd_dropin
 from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, handler_name_problem
-from kataview.setup.config_write import check_output_target, config_lock, write_config, write_failure
+from kataview.setup.config_write import (check_output_target, config_lock, read_config, write_config,
+                                         write_failure)
 from kataview.setup.toml_edit import ConfigError
 
 PROG = "kataview setup containerd"
@@ -69,24 +70,6 @@ def detect_containerd_version(explicit: str | None, which: Callable[[str], str |
         if version:
             return version, f"containerd {version[0]}.{version[1]} (from `{binary} --version`)"
     return None, "containerd version unknown (no containerd on PATH): assuming 1.x to be safe"
-
-
-def read_config(path: Path, *, must_exist: bool = True) -> str | None:
-    if not path.exists():
-        if not must_exist:
-            return None
-        raise ConfigError("file not found", "point --config at containerd's config (usually "
-                          "/etc/containerd/config.toml), or create one with "
-                          "`containerd config default > FILE` first", source=str(path))
-    try:
-        data = path.read_bytes()
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", "TOML files must be UTF-8; fix the "
-                          "encoding and run again", source=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", "check the path and your permissions "
-                          "(sudo?)", source=str(path)) from None
 
 
 def containerd_check(path: Path, handler: str, version: tuple[int, int] | None) -> Callable[[Path], None] | None:

@@ -49,9 +49,30 @@ class ConfigError(Exception):
 
 _POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
+# containerd and CRI-O configs are a few KiB (the largest in tests/corpus: 21 KB). tomlkit's
+# time grows faster than the size: a 1 MiB file of small tables takes ~70 s, 25 MB never ended
+# (bench/setup_input_size.py). 256 KiB is 12x the largest real config; 9,000 tables of that size
+# plan in 15-30 s and 61 MiB on 2 shared cores.
+MAX_CONFIG_BYTES = 256 * 1024
+
+
+def size_problem(size: int) -> ConfigError | None:
+    """The refusal for a config of `size` bytes (None when it is small enough)."""
+    if size <= MAX_CONFIG_BYTES:
+        return None
+    return ConfigError(f"{size:,} bytes is more than kataview reads ({MAX_CONFIG_BYTES // 1024} KiB); "
+                       "containerd and CRI-O configs are a few KiB",
+                       "check that this is the runtime's config (not a log, a dump or a binary); "
+                       "if it really is, trim it (comments, unused tables) and run again; nothing was written")
+
 
 def parse_toml(text: str) -> dict[str, Any]:
-    """Parse strictly (tomllib) and with tomlkit; either failing is a ConfigError with a position."""
+    """Parse strictly (tomllib) and with tomlkit; either failing is a ConfigError with a position.
+    Text over MAX_CONFIG_BYTES is refused before parsing."""
+    small = len(text) * 4 <= MAX_CONFIG_BYTES  # at most 4 bytes a character: no need to encode
+    too_big = size_problem(len(text) if small else len(text.encode("utf-8")))
+    if too_big is not None:
+        raise too_big
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
