@@ -25,9 +25,11 @@ from kataview.logsetup import print_error
 from kataview.model.exit_codes import Exit
 from kataview.model.records import ClusterSnapshot, Pod
 from kataview.model.terminal_text import terminal_safe
-from kataview.model.vm import VMDetail, uptime_text, vm_detail_json
+from kataview.model.vm import VMDetail, mib_text, number_text, uptime_text, vm_detail_json
 from kataview.report import json_text, kube_exit_code, write_in_pieces
 from kataview.settings import Settings
+
+UNKNOWN = "-"  # what `kataview vm` prints for a figure it does not know
 
 
 class VMCommandError(Exception):
@@ -98,18 +100,14 @@ def run_vm(settings: Settings, target: str, as_json: bool) -> int:
     return Exit.OK
 
 
-def _mib(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f} MiB"
-
-
 def detail_lines(detail: VMDetail) -> list[tuple[str, Any]]:
     sandbox = detail.sandbox
-    vcpus = f"{_num(detail.vcpus_boot)} (max {_num(detail.vcpus_max)})"
-    memory = f"{_mib(detail.memory_mib)} (max {_mib(detail.memory_max_mib)})"
+    vcpus = f"{number_text(detail.vcpus_boot, UNKNOWN)} (max {number_text(detail.vcpus_max, UNKNOWN)})"
+    memory = f"{mib_text(detail.memory_mib, UNKNOWN)} (max {mib_text(detail.memory_max_mib, UNKNOWN)})"
     overhead = "-"
     if detail.overhead_source:
         cpu = f"{detail.overhead_cpu_millis}m" if detail.overhead_cpu_millis is not None else "-"
-        overhead = f"{cpu} CPU, {_mib(detail.overhead_memory_mib)} ({detail.overhead_source})"
+        overhead = f"{cpu} CPU, {mib_text(detail.overhead_memory_mib, UNKNOWN)} ({detail.overhead_source})"
     lines = [
         ("Pod", f"{sandbox.pod_namespace}/{sandbox.pod_name}"),
         ("Node", f"{detail.node} ({detail.address})"),
@@ -122,7 +120,7 @@ def detail_lines(detail: VMDetail) -> list[tuple[str, Any]]:
         ("Kernel", detail.kernel or "-"),
         ("Rootfs", detail.image or detail.initrd or "-"),
         ("Shared fs", detail.shared_fs or "-"), ("Machine", detail.machine or "-"),
-        ("Host RSS", _mib(detail.host_rss_mib)),
+        ("Host RSS", mib_text(detail.host_rss_mib, UNKNOWN)),
         ("Host CPU", "-" if detail.host_cpu_percent is None else f"{detail.host_cpu_percent:.1f}% (average)"),
         ("Overhead", overhead),
         ("Guest", _guest(detail)),
@@ -132,12 +130,6 @@ def detail_lines(detail: VMDetail) -> list[tuple[str, Any]]:
     return lines
 
 
-def _num(value: float | int | None) -> str:
-    if value is None:
-        return "-"
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
 def _guest(detail: VMDetail) -> str:
     guest = detail.guest
     if guest is None:
@@ -145,7 +137,7 @@ def _guest(detail: VMDetail) -> str:
     total = None if guest.mem_total_bytes is None else guest.mem_total_bytes / 2**20
     available = None if guest.mem_available_bytes is None else guest.mem_available_bytes / 2**20
     load = "-" if guest.load1 is None else f"{guest.load1:g}"
-    return f"memory {_mib(total)}, available {_mib(available)}, load {load}"
+    return f"memory {mib_text(total, UNKNOWN)}, available {mib_text(available, UNKNOWN)}, load {load}"
 
 
 def print_detail(detail: VMDetail) -> None:

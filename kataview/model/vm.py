@@ -160,3 +160,15 @@ def uptime_text(seconds: int | None) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def mib_text(value: float | None, unknown: str = "?") -> str:
+    """A MiB figure as the VM panel and `kataview vm` show it ("1,024 MiB"); `unknown` when None."""
+    return unknown if value is None else f"{value:,.0f} MiB"
+
+
+def number_text(value: float | int | None, unknown: str = "?") -> str:
+    """A count or load as shown: "4", "0.35"; `unknown` when None."""
+    if value is None:
+        return unknown
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"

@@ -22,7 +22,7 @@ from textual.widgets import Static
 from kataview.hosts import errors
 from kataview.model.redaction import redact
 from kataview.model.terminal_text import terminal_safe, terminal_safe_record
-from kataview.model.vm import VMDetail, VMSummary, uptime_text
+from kataview.model.vm import VMDetail, VMSummary, mib_text, number_text, uptime_text
 from kataview.ui.formatting import clock
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -90,14 +90,6 @@ def error_line(error: BaseException, node: str, read_only: bool, retry: str = "r
 
 # ---- the facts --------------------------------------------------------------------------
 
-def _mib(value: float | None) -> str:
-    return "?" if value is None else f"{value:,.0f} MiB"
-
-
-def _num(value: float | int | None) -> str:
-    if value is None:
-        return "?"
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 duration = uptime_text
@@ -116,10 +108,10 @@ def overhead_cost(detail: VMDetail) -> Content:
         declared = Content.styled("no overhead declared (no RuntimeClass overhead)", "$warning")
     else:
         cpu = f"{detail.overhead_cpu_millis}m CPU" if detail.overhead_cpu_millis is not None else "? CPU"
-        declared = Content(f"{cpu}, {_mib(detail.overhead_memory_mib)} ({detail.overhead_source})")
+        declared = Content(f"{cpu}, {mib_text(detail.overhead_memory_mib)} ({detail.overhead_source})")
     rss, cpu_pct = detail.host_rss_mib, detail.host_cpu_recent_percent
     cpu_pct = detail.host_cpu_percent if cpu_pct is None else cpu_pct
-    measured = f"measured RSS {_mib(rss)}, CPU {'?' if cpu_pct is None else f'{cpu_pct * 10:,.0f}m'}"
+    measured = f"measured RSS {mib_text(rss)}, CPU {'?' if cpu_pct is None else f'{cpu_pct * 10:,.0f}m'}"
     parts = [declared, Content("  vs  "), Content(measured)]
     limit = detail.overhead_memory_mib
     if rss is not None and limit is not None and rss > limit:
@@ -135,9 +127,9 @@ def guest_text(detail: VMDetail) -> Content:
     if guest is None:
         return Content.styled(detail.guest_error or "no guest metrics", "$text-muted")
     mib = lambda b: None if b is None else b / 2**20  # noqa: E731
-    load = " ".join(_num(v) for v in (guest.load1, guest.load5, guest.load15) if v is not None) or "?"
-    return Content(f"memory {_mib(mib(guest.mem_total_bytes))}, available "
-                   f"{_mib(mib(guest.mem_available_bytes))}, free {_mib(mib(guest.mem_free_bytes))}"
+    load = " ".join(number_text(v) for v in (guest.load1, guest.load5, guest.load15) if v is not None) or "?"
+    return Content(f"memory {mib_text(mib(guest.mem_total_bytes))}, available "
+                   f"{mib_text(mib(guest.mem_available_bytes))}, free {mib_text(mib(guest.mem_free_bytes))}"
                    f" · load {load}")
 
 
@@ -148,12 +140,12 @@ def detail_facts(detail: VMDetail) -> list[tuple[str, Content | str]]:
         host_cpu += f", {detail.host_cpu_recent_percent:.1f}% now"
     rootfs = (f"image {detail.image}" if detail.image else "") + \
         ("  " if detail.image and detail.initrd else "") + (f"initrd {detail.initrd}" if detail.initrd else "")
-    memory = f"{_mib(detail.memory_mib)} boot / {_mib(detail.memory_max_mib)} max"
+    memory = f"{mib_text(detail.memory_mib)} boot / {mib_text(detail.memory_max_mib)} max"
     if detail.memory_slots:
         memory += f" ({detail.memory_slots} hotplug slots)"
     if detail.hotplugged_memory_mib:
         memory += f", +{detail.hotplugged_memory_mib:,} MiB hotplugged"
-    vcpus = f"{_num(detail.vcpus_boot)} boot / {_num(detail.vcpus_max)} max"
+    vcpus = f"{number_text(detail.vcpus_boot)} boot / {number_text(detail.vcpus_max)} max"
     if detail.hotplugged_vcpus:
         vcpus += f", +{detail.hotplugged_vcpus} hotplugged"
     found = f"found by {sandbox.found_by}" + (f", {sandbox.state}" if sandbox.state else "")
@@ -168,7 +160,7 @@ def detail_facts(detail: VMDetail) -> list[tuple[str, Content | str]]:
         ("rootfs", Content.assemble(rootfs or "?", _from(detail, "image", "initrd"))),
         ("shared fs", Content.assemble(detail.shared_fs or "?", _from(detail, "shared_fs"))),
         ("machine", Content.assemble(detail.machine or "?", _from(detail, "machine"))),
-        ("host cost", f"RSS {_mib(detail.host_rss_mib)}, CPU {host_cpu}"),
+        ("host cost", f"RSS {mib_text(detail.host_rss_mib)}, CPU {host_cpu}"),
         ("processes", f"shim {detail.shim_pid or '-'}, virtiofsd "
                       f"{', '.join(map(str, detail.virtiofsd_pids)) or '-'}"),
         ("overhead", overhead_cost(detail)),
