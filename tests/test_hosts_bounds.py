@@ -68,3 +68,26 @@ async def test_monitor_socket_reads_are_bounded():
     stream = EndlessStream()
     data, cut = await read_capped(stream, MAX_MONITOR)
     assert cut and len(data) == MAX_MONITOR and stream.read_bytes <= MAX_MONITOR + 2**16
+
+
+class EndlessSocket:
+    def __init__(self) -> None:
+        self.reader = EndlessStream(b"HTTP/1.0 200 OK\r\n\r\n" + b"m 1\n" * 100)
+
+    async def open_unix_connection(self, path):
+        class Writer:
+            def write(self, data): pass
+            def write_eof(self): pass
+            def close(self): pass
+        return self.reader, Writer()
+
+
+async def test_an_endless_monitor_answer_is_refused_after_the_cap():
+    import pytest
+
+    from kataview.hosts.bounded import http_get_capped
+
+    socket = EndlessSocket()
+    with pytest.raises(OSError, match="output cut at 4 MiB"):
+        await http_get_capped(socket, "/run/vc/sbs/x/shim-monitor.sock", "/metrics")
+    assert socket.reader.read_bytes <= MAX_MONITOR + 2**16

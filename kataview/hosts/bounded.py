@@ -4,7 +4,9 @@
 - `run_capped(conn, script, timeout)`: a command's stdout and stderr, each cut at
   MAX_OUTPUT bytes (the channel is closed then, the command's exit status is None), and a
   note "output cut at N MiB" when that happened;
-- `read_capped(reader, limit)`: at most `limit` bytes from a stream, and whether it was cut.
+- `read_capped(reader, limit)`: at most `limit` bytes from a stream, and whether it was cut;
+- `http_get_capped(conn, socket, path)`: the body of an HTTP/1.0 GET on a unix socket on the
+  node (a shim's monitor socket), refused past MAX_MONITOR bytes.
 """
 
 from __future__ import annotations
@@ -53,3 +55,22 @@ async def run_capped(conn: Any, script: str, timeout: float | None,
             return out, err, process.exit_status, ""
     finally:
         process.close()
+
+
+async def http_get_capped(conn: Any, socket_path: str, request_path: str) -> str:
+    """The body of `GET request_path` on the node's unix socket; OSError for a status other
+    than 200 or an answer longer than MAX_MONITOR."""
+    reader, writer = await conn.open_unix_connection(socket_path)
+    try:
+        writer.write(f"GET {request_path} HTTP/1.0\r\nHost: kata\r\n\r\n".encode())
+        writer.write_eof()
+        data, cut = await read_capped(reader, MAX_MONITOR)
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].split()
+    if len(status) < 2 or status[1] != b"200":
+        raise OSError(f"HTTP status {head[:40]!r}")
+    if cut:
+        raise OSError(f"monitor socket answer longer than {MAX_MONITOR // 2**20} MiB: {cut_note(MAX_MONITOR)}")
+    return body.decode("utf-8", "replace")

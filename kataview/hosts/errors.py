@@ -52,6 +52,10 @@ class HostKeyChanged(HostKeyError):
     """known_hosts has a different key for this host: refused, never overwritten."""
 
 
+class HostKeyRevoked(HostKeyChanged):
+    """known_hosts marks the offered key @revoked: refused, never offered for trust."""
+
+
 class SudoPasswordRequired(NodeError):
     def __init__(self, node: str) -> None:
         super().__init__(node, f"sudo on {node} needs a password; allow NOPASSWD for the "

@@ -16,11 +16,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import asyncssh
 
-from kataview.hosts.errors import HostKeyChanged, UnknownHostKey
+from kataview.hosts.errors import HostKeyChanged, HostKeyRevoked, UnknownHostKey
 
 DEFAULT_PORT = 22
 
@@ -43,16 +43,46 @@ def fingerprint(key: Any) -> str:
     return key.get_fingerprint("sha256") if key is not None else "(no key offered)"
 
 
-def known_keys(known_hosts: str, host: str, addr: str | None, port: int) -> list[Any]:
-    """The keys known_hosts trusts for this host (and address); [] when none or no file."""
-    if not os.path.isfile(known_hosts):
-        return []
+def known_keys(known_hosts: str | Sequence[str], host: str, addr: str | None, port: int) -> list[Any]:
+    """The keys known_hosts (one file, or several as UserKnownHostsFile lists them) trusts
+    for this host (and address); [] when none or no file."""
+    keys: list[Any] = []
+    for path in _files(known_hosts):
+        if not os.path.isfile(path):
+            continue
+        try:
+            trusted = asyncssh.match_known_hosts(path, host, addr or "", None if port == DEFAULT_PORT else port)
+        except (OSError, ValueError):
+            continue
+        keys += trusted[0]
+    return keys
+
+
+def _files(known_hosts: str | Sequence[str]) -> list[str]:
+    return [known_hosts] if isinstance(known_hosts, str) else list(known_hosts)
+
+
+def revoked_keys(known_hosts: str | Sequence[str], host: str, addr: str | None, port: int) -> list[Any]:
+    """The keys known_hosts marks @revoked for this host; [] when none or no file.
+
+    The @revoked lines are matched as plain entries: asyncssh drops a revoked entry for
+    `[host]:port` when no trusted key matches that port (it retries without the port)."""
+    lines = []
+    for path in _files(known_hosts):
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                lines += [line.strip()[len("@revoked"):].strip() for line in handle
+                          if line.strip().startswith("@revoked ")]
+        except OSError:
+            continue
     try:
-        trusted = asyncssh.match_known_hosts(known_hosts, host, addr or "",
-                                             None if port == DEFAULT_PORT else port)
-    except (OSError, ValueError):
+        if not lines:
+            return []
+        matched = asyncssh.match_known_hosts(asyncssh.import_known_hosts("\n".join(lines) + "\n"),
+                                             host, addr or "", None if port == DEFAULT_PORT else port)
+    except (OSError, ValueError, asyncssh.Error):
         return []
-    return list(trusted[0])
+    return list(matched[0])
 
 
 @dataclass
@@ -74,9 +104,12 @@ class KeyRecorder(asyncssh.SSHClient):
         return False
 
 
-def refusal(node: str, known_hosts: str, host: str, port: int,
+def refusal(node: str, known_hosts: str | Sequence[str], host: str, port: int,
             offered: OfferedKey | None) -> UnknownHostKey | HostKeyChanged:
-    """The error for a refused host key: changed when known_hosts has another key."""
+    """The error for a refused host key: revoked when known_hosts marks it @revoked, changed
+    when it has another key. Several files: all are checked, the first is named (and is the
+    one trusting writes to, as OpenSSH)."""
+    files, known_hosts = known_hosts, _files(known_hosts)[0]
     key = offered.key if offered else None
     addr = offered.addr if offered else None
     if offered is not None:
@@ -84,7 +117,11 @@ def refusal(node: str, known_hosts: str, host: str, port: int,
     print_fp = fingerprint(key)
     common = dict(host=host, port=port, key=key, fingerprint=print_fp, known_hosts=known_hosts)
     name = known_hosts_name(host, port)
-    if known_keys(known_hosts, host, addr, port):
+    if key is not None and key in revoked_keys(files, host, addr, port):
+        return HostKeyRevoked(node, (
+            f"HOST KEY REVOKED for {node} ({name}): it offered {print_fp}, which {known_hosts} "
+            f"marks @revoked. Refused; the key must not be used again: ask the node's owner."), **common)
+    if known_keys(files, host, addr, port):
         return HostKeyChanged(node, (
             f"REMOTE HOST IDENTIFICATION HAS CHANGED for {node} ({name}): it offered {print_fp}, "
             f"which does not match {known_hosts}. Someone could be intercepting the connection, "

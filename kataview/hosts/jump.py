@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,7 @@ class HostConfig:
     proxy_jump: str | None
     user: str | None = None  # User, if the config sets one
     known_hosts: str | None = None  # the first UserKnownHostsFile, if the config sets one
+    known_hosts_files: tuple[str, ...] = ()  # every UserKnownHostsFile, ~ expanded
 
 
 def host_config(config_files: Sequence[str], name: str, port: int | None = None) -> HostConfig:
@@ -61,7 +63,8 @@ def host_config(config_files: Sequence[str], name: str, port: int | None = None)
     return HostConfig(str(config.get("Hostname", name) or name),
                       int(port if port is not None else config.get("Port", DEFAULT_PORT)),
                       str(jump) if jump else None, config.get("User") or None,
-                      str(known[0]) if known else None)
+                      str(known[0]) if known else None,
+                      tuple(os.path.expanduser(str(path)) for path in known))
 
 
 def parse_proxy_jump(value: str) -> list[Hop]:

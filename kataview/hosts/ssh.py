@@ -33,7 +33,7 @@ import asyncssh
 
 from kataview.hosts import commands as cmd
 from kataview.hosts.allowlist import is_allowed
-from kataview.hosts.bounded import MAX_MONITOR, cut_note, read_capped, run_capped
+from kataview.hosts.bounded import http_get_capped, run_capped
 from kataview.hosts.egress import check_dial
 from kataview.hosts.errors import (AuthenticationFailed, CommandRefused, CommandTimeout,
                                    ConnectionRefused, HostKeyError, NodeError, NodeUnreachable,
@@ -79,6 +79,13 @@ class SSHOptions:
     def known_hosts_path(self, configured: str | None = None) -> str:
         """As OpenSSH: ours if set, else the config's UserKnownHostsFile, else ~/.ssh's."""
         return os.path.expanduser(self.known_hosts or configured or default_known_hosts())
+
+    def known_hosts_files(self, where: HostConfig) -> list[str]:
+        """Every file a host key is checked against, as OpenSSH: ours if set, else all of the
+        config's UserKnownHostsFile for this host, else ~/.ssh/known_hosts."""
+        if self.known_hosts:
+            return [os.path.expanduser(self.known_hosts)]
+        return list(where.known_hosts_files) or [self.known_hosts_path(where.known_hosts)]
 
 
 def ssh_config_names_host(config_files: Sequence[str], name: str) -> bool:
@@ -177,24 +184,8 @@ class NodeConnection:
         if not cmd.is_monitor_socket(path) or request_path not in ("/metrics",):
             raise CommandRefused(self.node, f"refused to open {path!r} on {self.node}: "
                                             "not a shim monitor socket")
-        return await asyncio.wait_for(self._http_get(path, request_path),
+        return await asyncio.wait_for(http_get_capped(self._conn, path, request_path),
                                       self.options.monitor_timeout)
-
-    async def _http_get(self, path: str, request_path: str) -> str:
-        reader, writer = await self._conn.open_unix_connection(path)
-        try:
-            writer.write(f"GET {request_path} HTTP/1.0\r\nHost: kata\r\n\r\n".encode())
-            writer.write_eof()
-            data, cut = await read_capped(reader, MAX_MONITOR)
-        finally:
-            writer.close()
-        head, _, body = data.partition(b"\r\n\r\n")
-        status = head.split(b"\r\n", 1)[0].split()
-        if len(status) < 2 or status[1] != b"200":
-            raise OSError(f"HTTP status {head[:40]!r}")
-        if cut:
-            raise OSError(f"monitor socket answer longer than {MAX_MONITOR // 2**20} MiB: {cut_note(MAX_MONITOR)}")
-        return body.decode("utf-8", "replace")
 
     async def learn_uid(self) -> None:
         stdout, _, code = await self.run_script(cmd.Id().render())
@@ -317,11 +308,12 @@ class SSHPool:
     def _connect_kwargs(self, leg: _Leg, jumps: Sequence[Any], factory: Any) -> dict[str, Any]:
         """The same options for every leg; an explicit tunnel (None: direct) makes asyncssh
         ignore the config's ProxyJump, which :meth:`_open` has followed itself."""
-        options, known_hosts = self.options, self.options.known_hosts_path(leg.where.known_hosts)
+        options = self.options
+        files = [path for path in options.known_hosts_files(leg.where) if os.path.isfile(path)]
         kwargs: dict[str, Any] = dict(
             config=list(options.config_files),  # []: never read ~/.ssh/config behind our back
             client_factory=factory, tunnel=jumps[-1] if jumps else None,
-            known_hosts=known_hosts if os.path.isfile(known_hosts) else asyncssh.import_known_hosts(""),
+            known_hosts=asyncssh.read_known_hosts(files) if files else asyncssh.import_known_hosts(""),
             connect_timeout=options.connect_timeout)
         if leg.port is not None:
             kwargs["port"] = leg.port
@@ -335,7 +327,7 @@ class SSHPool:
 
     async def _connect(self, name: str, leg: _Leg, jumps: Sequence[Any]) -> Any:
         """One asyncssh connection; every failure becomes a one-line NodeError for ``name``."""
-        known_hosts = self.options.known_hosts_path(leg.where.known_hosts)
+        known_hosts = self.options.known_hosts_files(leg.where)
         timeout = self.options.connect_timeout
         recorder: list[KeyRecorder] = []
 
@@ -380,7 +372,7 @@ class SSHPool:
             error.jump_host = leg.jump  # whose key it is, when not the node's
         raise error
 
-    async def _kex_failure(self, name: str, leg: _Leg, known_hosts: str,
+    async def _kex_failure(self, name: str, leg: _Leg, known_hosts: list[str],
                            kwargs: dict[str, Any], error: Exception) -> NodeError:
         host, port = leg.where.hostname, leg.where.port
         if known_keys(known_hosts, host, None, port):

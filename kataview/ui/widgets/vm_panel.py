@@ -72,7 +72,8 @@ def error_line(error: BaseException, node: str, read_only: bool, retry: str = "r
     text = terminal_safe(redact(str(error) or type(error).__name__))
     node = terminal_safe(node)
     if isinstance(error, errors.HostKeyChanged):
-        return Content.styled(f"⚠ HOST KEY CHANGED — {text}", "bold $error"), True
+        what = "REVOKED" if isinstance(error, errors.HostKeyRevoked) else "CHANGED"
+        return Content.styled(f"⚠ HOST KEY {what} — {text}", "bold $error"), True
     if isinstance(error, errors.UnknownHostKey):
         if read_only:
             text += " Read-only mode: kataview writes nothing, add the key yourself."
