@@ -81,8 +81,7 @@ async def serve(args: argparse.Namespace) -> None:
     await api.start()
     api.write_kubeconfig(args.kubeconfig_out)
     pods = BY_KIND["Pod"]
-    with api.store.locked:
-        keys = list(api.store._keys(pods))
+    keys = api.store.keys("Pod")
     probe = keys[0]
     print(f"ready {api.store.body(pods, probe)['metadata']['uid']}", flush=True)
     loop = asyncio.get_running_loop()

@@ -108,6 +108,12 @@ class ObjectStore:
             body = self._objects[resource.kind].get(object_key(resource, namespace, name))
         return _copy(with_kind(resource, body)) if body is not None else None
 
+    def keys(self, kind: str) -> list[str]:
+        """The keys (namespace/name, or name) of a kind's objects, sorted."""
+        resource = resource_for(kind)
+        with self._lock:
+            return list(self._keys(resource))
+
     def list(self, kind: str, namespace: str | None = None) -> list[dict]:
         """Deep copies of the objects of a kind (in one namespace or all), in key order."""
         resource = resource_for(kind)

@@ -170,10 +170,11 @@ class NodeConnection:
             results[-1] = dataclasses.replace(results[-1], note=self.last_note)
         for result, used_sudo in zip(results, sudo):
             if used_sudo and result.exit_code != 0:
-                self._check_sudo(result.stderr)
+                self.check_sudo(result.stderr)
         return results
 
-    def _check_sudo(self, stderr: str) -> None:
+    def check_sudo(self, stderr: str) -> None:
+        """Raise SudoPasswordRequired / SudoMissing when a failed sudo's stderr says so."""
         if any(text in stderr for text in _SUDO_PASSWORD):
             raise SudoPasswordRequired(self.node)
         if any(text in stderr for text in _SUDO_MISSING):

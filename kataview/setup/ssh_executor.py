@@ -83,7 +83,7 @@ class SetupChannel:
         stderr = (result.stderr or b"").decode("utf-8", "replace")
         code = result.exit_status if result.exit_status is not None else -1
         if self.connection.needs_sudo and code != 0:
-            self.connection._check_sudo(stderr)
+            self.connection.check_sudo(stderr)
         return result.stdout or b"", stderr, code
 
     async def forward_socket(self, local: str, remote: str) -> Any:
