@@ -140,3 +140,61 @@ def test_a_config_that_is_not_a_regular_file_is_refused_unopened(tmp_path: Path)
     os.mkfifo(fifo)  # opening it would wait for a writer forever
     code, _, err = run("--config", str(fifo), "--dry-run")
     assert code == Exit.CONFIG and f"refused: {fifo}: not a regular file (fifo)" in err
+
+
+SELINUX_LABEL = b"system_u:object_r:container_config_t:s0\x00"
+
+
+def posix_acl(*entries: tuple[int, int, int]) -> bytes:
+    """The kernel's system.posix_acl_access value: version 2, then (tag, perm, id) entries."""
+    import struct
+
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *entry) for entry in entries)
+
+
+# owner rw, user 4242 r, group r, mask r, other none (what `setfacl -m u:4242:r` leaves)
+ACL = posix_acl((0x01, 6, 0xFFFFFFFF), (0x02, 4, 4242), (0x04, 4, 0xFFFFFFFF), (0x10, 4, 0xFFFFFFFF),
+                (0x20, 0, 0xFFFFFFFF))
+
+
+def test_replacing_keeps_selinux_label_acl_and_user_xattrs(config: Path):
+    from conftest import require_root
+
+    require_root("setting security.* extended attributes")
+    os.setxattr(config, "security.selinux", SELINUX_LABEL)
+    os.setxattr(config, "system.posix_acl_access", ACL)
+    os.setxattr(config, "user.managed-by", b"puppet")
+    before = {name: os.getxattr(config, name) for name in os.listxattr(config)}
+    mode = config.stat().st_mode
+    code, _, err = run("--config", str(config))
+    assert code == 0, err
+    assert "runtimes.kata" in config.read_text()
+    assert {name: os.getxattr(config, name) for name in os.listxattr(config)} == before
+    assert config.stat().st_mode == mode
+    backup = next(config.parent.glob("config.toml.kataview-*.bak"))
+    assert os.getxattr(backup, "security.selinux") == SELINUX_LABEL  # the backup keeps them too
+
+
+def test_an_attribute_that_cannot_be_kept_refuses_the_write(config: Path):
+    """security.capability can be set only with CAP_SETFCAP: a run without it (setpriv drops it
+    from root's bounding set) cannot give the new file that attribute, so it refuses rather
+    than drop it, and leaves the config as it was."""
+    import struct
+    import subprocess
+    import sys
+
+    from conftest import require_part, require_root
+
+    require_root("setting security.capability, then writing without CAP_SETFCAP")
+    setpriv = require_part("setpriv", "/usr/bin/setpriv")
+    capability = struct.pack("<IIIII", 0x02000000, 1 << 10, 0, 0, 0)  # v2: cap_net_bind_service
+    os.setxattr(config, "security.capability", capability)
+    result = subprocess.run([setpriv, "--bounding-set=-setfcap", "--inh-caps=-setfcap", sys.executable,
+                             "-m", "kataview.setup.containerd_command", "--config", str(config)],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PATH": "/nonexistent"})
+    assert result.returncode == Exit.WRITE_FAILED, result.stderr
+    assert f"writing failed: {config}: cannot keep extended attribute security.capability" in result.stderr
+    assert "what to do:" in result.stderr and "Traceback" not in result.stderr
+    assert config.read_text() == V2_CONFIG and os.getxattr(config, "security.capability") == capability
+    assert not list(config.parent.glob(".config.toml.kataview-*.tmp"))

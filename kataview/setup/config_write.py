@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
-from kataview.setup.filewrite import atomic_write, backup
+from kataview.setup.filewrite import AttributeNotKept, atomic_write, backup
 from kataview.setup.toml_edit import MAX_CONFIG_BYTES, ConfigError, size_problem
 
 __all__ = ["LOCK_TIMEOUT", "LockTimeout", "config_lock", "lock_path", "check_output_target",
@@ -87,6 +87,9 @@ def write_failure(exc: OSError, fallback: str) -> str:
     """What failed, where, that nothing was changed, and what to do (one error, two lines)."""
     name = exc.filename or fallback
     remedy = _REMEDY.get(exc.errno or 0, "fix the cause and run again")
+    if isinstance(exc, AttributeNotKept):
+        remedy = ("run as root (with CAP_SYS_ADMIN, CAP_SETFCAP, CAP_FOWNER), or, if the attribute "
+                  "may go, remove it (setfattr -x NAME FILE; restorecon for a label) and run again")
     return (f"writing failed: {name}: {exc.strerror or exc}\n  the original file is unchanged (the "
             f"new content was never renamed into place) and no partial backup was left\n"
             f"  what to do: {remedy}")

@@ -1,6 +1,7 @@
 """Never lose an operator's file: timestamped backups and atomic replacement.
 
-`atomic_write` writes a temp file in the target's directory, copies mode and owner, fsyncs it,
+`atomic_write` writes a temp file in the target's directory, copies mode, owner and extended
+attributes (SELinux label, ACLs), fsyncs it,
 calls `before_rename` (verification, or a failure injected by a test), renames it over the
 target and fsyncs the directory. Any exception before the rename removes the temp file and
 leaves the target untouched. Symlinks are followed, so a linked config stays linked.
@@ -55,6 +56,42 @@ def _copy_owner(src: os.stat_result, fd: int) -> None:
         os.fchown(fd, src.st_uid, src.st_gid)
     except PermissionError:
         pass  # not root: the file keeps our own owner, which was the owner we could write as
+
+
+class AttributeNotKept(OSError):
+    """The new file cannot carry an extended attribute of the file it replaces."""
+
+
+def _copy_xattrs(source: Path, fd: int) -> None:
+    """Give the open new file every extended attribute of `source`: the SELinux label
+    (security.selinux), POSIX ACLs (system.posix_acl_access), user.* and the rest. A rename
+    replaces the inode, so whatever is not copied is lost; AttributeNotKept when one cannot be
+    set (and the new file does not already carry the same value, e.g. a label it inherited).
+    trusted.* attributes are invisible without CAP_SYS_ADMIN and so are not seen to be lost."""
+    try:
+        names = os.listxattr(source)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.ENODATA):
+            return
+        raise
+    for name in names:
+        try:
+            value = os.getxattr(source, name)
+        except OSError as exc:
+            if exc.errno == errno.ENODATA:  # removed meanwhile
+                continue
+            raise
+        try:
+            os.setxattr(fd, name, value)
+        except OSError as exc:
+            try:
+                if os.getxattr(fd, name) == value:
+                    continue
+            except OSError:
+                pass
+            raise AttributeNotKept(exc.errno, f"cannot keep extended attribute {name} on the new "
+                                   f"file ({exc.strerror}); replacing the file would drop it",
+                                   str(source)) from None
 
 
 def _copy_synced(source: Path, fd: int) -> None:
@@ -118,7 +155,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644, follow_symlinks:
         try:
             os.fchmod(fd, (existing.st_mode & 0o7777) if existing else mode)
             if existing:
-                _copy_owner(existing, fd)
+                _copy_owner(existing, fd)  # before the xattrs: chown clears security.capability
+                _copy_xattrs(real, fd)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
