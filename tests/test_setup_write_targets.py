@@ -198,3 +198,52 @@ def test_an_attribute_that_cannot_be_kept_refuses_the_write(config: Path):
     assert "what to do:" in result.stderr and "Traceback" not in result.stderr
     assert config.read_text() == V2_CONFIG and os.getxattr(config, "security.capability") == capability
     assert not list(config.parent.glob(".config.toml.kataview-*.tmp"))
+
+
+def test_a_hard_linked_config_is_refused_unless_forced(config: Path, tmp_path: Path):
+    other = tmp_path / "managed-copy.toml"
+    os.link(config, other)
+    code, out, err = run("--config", str(config))
+    assert code == Exit.CONFIG and "wrote" not in out
+    assert f"refused: {config}: it has 2 hard links" in err and "--force" in err
+    assert config.read_text() == V2_CONFIG and os.path.samefile(config, other)
+    dry = run("--config", str(config), "--dry-run")
+    assert dry[0] == 0 and "it has 2 hard links" in dry[2]
+    code, out, err = run("--config", str(config), "--force")
+    assert code == 0, err
+    assert "runtimes.kata" in config.read_text() and other.read_text() == V2_CONFIG
+    assert f"note: {config}: it had 2 hard links" in err and "keep the old content" in err
+
+
+def test_a_read_only_config_is_not_rewritten_unless_forced(config: Path):
+    config.chmod(0o444)
+    code, out, err = run("--config", str(config))
+    assert code == Exit.CONFIG and "wrote" not in out
+    assert f"refused: {config}: it is read-only (mode 0444)" in err and "--force" in err
+    assert config.read_text() == V2_CONFIG and not list(config.parent.glob("*.bak"))
+    code, _, err = run("--config", str(config), "--force")
+    assert code == 0, err
+    assert "runtimes.kata" in config.read_text() and config.stat().st_mode & 0o777 == 0o444
+
+
+def test_read_only_output_and_crio_dropin_are_refused_too(config: Path, tmp_path: Path):
+    from kataview.setup.crio_command import main as crio_main
+
+    output = tmp_path / "out.toml"
+    output.write_text("old\n")
+    output.chmod(0o400)
+    code, _, err = run("--config", str(config), "--output", str(output))
+    assert code == Exit.CONFIG and f"{output}: it is read-only (mode 0400)" in err and output.read_text() == "old\n"
+    confd = tmp_path / "crio.conf.d"
+    confd.mkdir()
+    assert crio_main(["--config-dir", str(confd)], out=io.StringIO(), err=io.StringIO()) == 0
+    dropin = confd / "50-kataview-kata.conf"
+    before = dropin.read_text()
+    os.link(dropin, tmp_path / "elsewhere.conf")
+    err = io.StringIO()
+    code = crio_main(["--config-dir", str(confd), "--runtime-path", "/opt/kata/x"], out=io.StringIO(), err=err)
+    assert code == Exit.CONFLICT  # the handler differs: --force is needed anyway
+    err = io.StringIO()
+    code = crio_main(["--config-dir", str(confd), "--runtime-path", "/opt/kata/x", "--force"],
+                     out=io.StringIO(), err=err)
+    assert code == 0 and "it had 2 hard links" in err.getvalue() and dropin.read_text() != before

@@ -26,8 +26,8 @@ from typing import Callable, Iterator, TextIO
 from kataview.setup.filewrite import AttributeNotKept, atomic_write, backup
 from kataview.setup.toml_edit import MAX_CONFIG_BYTES, ConfigError, size_problem
 
-__all__ = ["LOCK_TIMEOUT", "LockTimeout", "config_lock", "lock_path", "check_output_target",
-           "read_config", "write_config", "write_failure"]
+__all__ = ["LOCK_TIMEOUT", "LockTimeout", "check_output_target", "check_replace", "config_lock",
+           "lock_path", "read_config", "replace_problems", "warn_replace", "write_config", "write_failure"]
 
 LOCK_TIMEOUT = 60.0  # s; one run holds the lock for well under a second
 
@@ -160,10 +160,54 @@ def check_output_target(path: Path) -> None:
                           "give --output the path of a new or existing regular file", source=str(path))
 
 
-def write_config(target: Path, text: str, out: TextIO, *, backup_dir: Path | None = None,
-                 follow_symlinks: bool = True, before_rename: Callable[[Path], None] | None = None) -> None:
-    """Back up `target` when it exists (beside it, or in `backup_dir`), then replace it
-    atomically; print what was done."""
+def replace_problems(path: Path, *, follow_symlinks: bool = True) -> list[tuple[str, str, str]]:
+    """Why replacing `path` by rename could surprise its owner: (problem, what --force does,
+    what else to do) for a file with other hard links (a rename gives this name a new inode,
+    the other names keep the old content) and for a read-only file (root's rename ignores the
+    missing write bits, which someone may have cleared on purpose)."""
+    try:
+        info = os.stat(path) if follow_symlinks else os.lstat(path)
+    except FileNotFoundError:
+        return []
+    found = []
+    if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+        found.append((f"has {info.st_nlink} hard links; an atomic replace gives this name a new "
+                      "file and the other names keep the old content",
+                      "replaces this name only",
+                      "find the other names (find / -samefile FILE) and decide which should change"))
+    if stat.S_ISREG(info.st_mode) and not info.st_mode & 0o222:
+        found.append((f"is read-only (mode {info.st_mode & 0o7777:04o}); someone may have made it so on "
+                      "purpose (config management, a hand-kept file)",
+                      "writes it anyway, keeping the mode",
+                      "make it writable (chmod u+w FILE) if it may change"))
+    return found
+
+
+def check_replace(path: Path, err: TextIO, *, force: bool, follow_symlinks: bool = True) -> None:
+    """Refuse (ConfigError) to replace `path` while `replace_problems` finds something, unless
+    `force`; with it, say on `err` what it let through."""
+    found = replace_problems(path, follow_symlinks=follow_symlinks)
+    if found and not force:
+        raise ConfigError("; ".join(f"it {problem}" for problem, _, _ in found) + "; nothing was written",
+                          "; ".join(otherwise.replace("FILE", str(path)) for _, _, otherwise in found)
+                          + ", then run again; or run with --force, which "
+                          + " and ".join(forced for _, forced, _ in found), source=str(path))
+    for problem, forced, _ in found:
+        print(f"note: {path}: it {problem.replace('has ', 'had ', 1)} (--force {forced})", file=err)
+
+
+def warn_replace(path: Path, err: TextIO, *, follow_symlinks: bool = True) -> None:
+    """For --dry-run: what a real run would refuse without --force."""
+    for problem, _, _ in replace_problems(path, follow_symlinks=follow_symlinks):
+        print(f"warning: {path}: it {problem}; a real run needs --force", file=err)
+
+
+def write_config(target: Path, text: str, out: TextIO, err: TextIO, *, force: bool,
+                 backup_dir: Path | None = None, follow_symlinks: bool = True,
+                 before_rename: Callable[[Path], None] | None = None) -> None:
+    """Check `target` (check_replace), back it up when it exists (beside it, or in
+    `backup_dir`), then replace it atomically; print what was done."""
+    check_replace(target, err, force=force, follow_symlinks=follow_symlinks)
     exists = target.exists() if follow_symlinks else os.path.lexists(target)
     if exists:
         print(f"backup: {backup(target, directory=backup_dir)}", file=out)

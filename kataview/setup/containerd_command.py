@@ -8,6 +8,7 @@ other settings (use --force); 2 a bad command line.
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import shutil
 import subprocess
@@ -20,8 +21,8 @@ from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.containerd import PatchPlan, plan_containerd_patch
 from kataview.setup.containerd_dropin import DropinPlan, plan_containerd_dropin
 from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, handler_name_problem
-from kataview.setup.config_write import (check_output_target, config_lock, read_config, write_config,
-                                         write_failure)
+from kataview.setup.config_write import (check_output_target, check_replace, config_lock, read_config,
+                                         warn_replace, write_config, write_failure)
 from kataview.setup.toml_edit import ConfigError
 
 PROG = "kataview setup containerd"
@@ -124,19 +125,21 @@ def run_main_file(args: argparse.Namespace, out: TextIO, err: TextIO,
     for change in plan.changes:
         print(f"plan: {change}", file=out)
     print(plan.diff, file=out, end="")
+    target = Path(args.output) if args.output else config
     if args.dry_run:
+        warn_replace(target, err, follow_symlinks=not args.output)
         print("dry run: nothing was written", file=out)
         return EXIT_OK
     version, _ = detect_containerd_version(args.containerd_version)
     check = containerd_check(config, args.handler, version) if plan.info.version <= 2 else None
-    target = Path(args.output) if args.output else config
 
     def before(tmp: Path) -> None:
         if check is not None:
             check(tmp)
         if before_rename is not None:
             before_rename(tmp)
-    write_config(target, plan.new_text, out, follow_symlinks=not args.output, before_rename=before)
+    write_config(target, plan.new_text, out, err, force=args.force, follow_symlinks=not args.output,
+                 before_rename=before)
     print("next: restart containerd (e.g. `systemctl restart containerd`) and create a RuntimeClass "
           f"with handler: {args.handler}", file=out)
     return EXIT_OK
@@ -165,16 +168,21 @@ def run_dropin(args: argparse.Namespace, out: TextIO, err: TextIO,
     for note in plan.notes:
         print(f"plan: {note}", file=out)
     print(plan.dropin.diff + plan.main_diff, file=out, end="")
+    targets = ([dropin_path] if plan.dropin.changed or plan.dropin.text == "" else []) + (
+        [config] if plan.main_changed else [])
     if args.dry_run:
+        for target in targets:
+            warn_replace(target, err)
         print("dry run: nothing was written", file=out)
         return EXIT_OK
     if args.output:
         raise ConfigError("--output cannot be combined with --drop-in (two files change)",
                           "use --dry-run to preview, or drop --output", source="--output")
-    if plan.dropin.changed or plan.dropin.text == "":
-        write_config(dropin_path, plan.dropin.new_text, out, before_rename=before_rename)
-    if plan.main_changed:
-        write_config(config, plan.main_new_text, out, before_rename=before_rename)
+    for target in targets:  # refuse before writing either file
+        check_replace(target, io.StringIO(), force=args.force)
+    texts = {dropin_path: plan.dropin.new_text, config: plan.main_new_text}
+    for target in targets:
+        write_config(target, texts[target], out, err, force=args.force, before_rename=before_rename)
     print("next: restart containerd and create a RuntimeClass with handler: " + args.handler, file=out)
     return EXIT_OK
 

@@ -16,7 +16,7 @@ from typing import Callable, TextIO
 
 from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.crio import DEFAULT_SHIM, CrioPlan, plan_crio_dropin
-from kataview.setup.config_write import config_lock, read_config, write_config, write_failure
+from kataview.setup.config_write import config_lock, read_config, warn_replace, write_config, write_failure
 from kataview.setup.toml_edit import ConfigError
 
 PROG = "kataview setup crio"
@@ -92,10 +92,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO,
     target = Path(args.config_dir) / plan.dropin
     print(plan.diff, file=out, end="")
     if args.dry_run:
+        warn_replace(target, err)
         print("dry run: nothing was written", file=out)
         return EXIT_OK
-    write_config(target, plan.new_text, out, backup_dir=backup_dir(Path(args.config_dir)),
-                 before_rename=before_rename)
+    write_config(target, plan.new_text, out, err, force=args.force,
+                 backup_dir=backup_dir(Path(args.config_dir)), before_rename=before_rename)
     print(f"next: restart CRI-O (e.g. `systemctl restart crio`) and create a RuntimeClass with "
           f"handler: {args.handler}", file=out)
     return EXIT_OK
