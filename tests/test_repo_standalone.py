@@ -11,7 +11,7 @@ from pathlib import Path
 import conftest
 
 ROOT = Path(__file__).resolve().parents[1]
-# a path that starts by going up ("../x", or ../shared anywhere), and
+# a path that starts by going up (a quoted dot-dot-slash, or dot-dot-slash-shared anywhere), and
 # Path(__file__).resolve().parents[N] that climbs above the root
 UPWARD = re.compile(r"\.\./shared|[\"'\s=(]\.\./\w")
 PARENTS = re.compile(r"Path\(__file__\)\.resolve\(\)\.parents\[(\d+)\]")
