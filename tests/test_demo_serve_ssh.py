@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kataview.model.exit_codes import Exit
+
 POD = "untrusted/nginx-untrusted-5b7c9f8d6c-hqkq2"
 NODES = ("k8s-control-plane", "k8s-worker", "k8s-worker-untrusted", "k8s-worker-kata")
 
@@ -105,11 +107,16 @@ def test_openssh_reaches_the_demo_nodes_without_a_prompt(served):
 
 
 def test_without_its_ssh_config_the_scenario_address_is_never_dialed(served, egress_fence):
-    """Today's failure: the node's InternalIP (192.168.122.12) was dialed. Under the suite's
-    fence that dial is refused loudly, before a packet leaves."""
+    """Today's failure: the node's InternalIP (192.168.122.12) was dialed. A demo node is
+    dialed on loopback only: refused before the dial (the suite's fence saw nothing), with
+    what to do."""
     result = served.kataview("vm", POD)
-    assert result.returncode != 0 and "egress fence" in result.stderr, result.stderr
-    assert [json.loads(line)["host"] for line in egress_fence.new_lines()] == ["192.168.122.12"]
+    assert result.returncode == Exit.NODE_FAILED, result.stderr
+    assert result.stderr.strip() == (
+        "kataview vm: k8s-worker-untrusted is a node of kataview's demo cluster: it answers only "
+        "on 127.0.0.1, through the ssh config 'kataview demo --serve' printed (pass it with "
+        "--ssh-config); refusing to dial 192.168.122.12")
+    assert egress_fence.new_lines() == []
 
 
 def watch_then_leave(kubeconfig: Path) -> None:

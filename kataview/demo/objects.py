@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timezone
 
+from kataview.model.demo_node import DEMO_NODE_ANNOTATION, DEMO_NODE_NOTE
+
 RRO = {"recursiveReadOnlyMounts": True, "userNamespaces": True}
 NO_FEATURES = {"recursiveReadOnlyMounts": False, "userNamespaces": False}
 DEFAULT_TOLERATIONS = (
@@ -100,7 +102,8 @@ def node(name: str, uid: str, created: str, heartbeat: str, ip: str, index: int,
         "annotations": {"kubeadm.alpha.kubernetes.io/cri-socket":
                         "unix:///run/containerd/containerd.sock",
                         "node.alpha.kubernetes.io/ttl": "0",
-                        "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+                        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+                        DEMO_NODE_ANNOTATION: DEMO_NODE_NOTE}},
         "spec": spec, "status": status}
 
 

@@ -34,6 +34,7 @@ import asyncssh
 from kataview.hosts import commands as cmd
 from kataview.hosts.allowlist import is_allowed
 from kataview.hosts.bounded import http_get_capped, run_capped
+from kataview.hosts.demo_nodes import check_demo_node
 from kataview.hosts.egress import check_dial
 from kataview.hosts.errors import (AuthenticationFailed, CommandRefused, CommandTimeout,
                                    ConnectionRefused, HostKeyError, NodeError, NodeUnreachable,
@@ -228,7 +229,8 @@ class SSHPool:
                 return current
             if current is not None:
                 current.close()  # its jump connections may still be open
-            fresh = await self._open(node.name, self.address_of(node))
+            address = check_demo_node(node, self.address_of(node), self._where)
+            fresh = await self._open(node.name, address)
             self._connections[node.name] = fresh
             return fresh
 
