@@ -131,7 +131,7 @@ class Informer:
         self._retry = RetryClock(backoff)
         self._limiter = log_limiter or LogLimiter(logger)
         self._idles = 0  # silent watches in a row
-        self._watch_events = 0  # events and bookmarks received by the current watch
+        self._quiet = True  # the current watch has sent no event or bookmark yet
         self._last_watch_start = float("-inf")
         self._frozen = False
         self._gone_streak = 0  # 410s in a row without a good event in between
@@ -204,8 +204,14 @@ class Informer:
         finally:
             self.retry_at = None
 
+    def _first_event(self) -> None:
+        """The first event or bookmark of a watch; after a failure, the watch is really back."""
+        self._quiet = False
+        self._gone_streak = 0
+        if self.failures:
+            self._receiving()
+
     def _receiving(self) -> None:
-        """The first event or bookmark after a failure: the watch is really back."""
         self._idles = 0
         self._limiter.log(logging.INFO, self.kind,
                           "receiving events again (the server answered and sent data)")
@@ -322,7 +328,7 @@ class Informer:
         if wait > 0:
             await asyncio.sleep(wait)
         started = self._last_watch_start = loop.time()
-        self._watch_events = 0
+        self._quiet = True
         seconds = self._watch_seconds()
         self._verb = "watch"
         query: dict[str, str | int] = {"watch": "true", "allowWatchBookmarks": "true",
@@ -334,22 +340,25 @@ class Informer:
             query["labelSelector"] = self.label_selector
         stream = self.transport.stream_lines(self.path, query, idle_timeout=self.idle_limit,
                                              on_open=self._watch_opened)
-        junk_since, events_then = started, 0
+        junk, junk_since = 0, started
         try:
             async with aclosing(stream) as lines:
                 async for line in lines:
-                    if not line.strip() or self._apply(decode_watch_line(self.kind, line)):
+                    if not line.strip():
                         continue
-                    # a line that is no watch event: data arrives, but nothing usable
-                    if events_then != self._watch_events:
-                        junk_since, events_then = loop.time(), self._watch_events
+                    if self._apply(decode_watch_line(self.kind, line)):
+                        junk = 0
+                        continue
+                    junk += 1  # a line that is no watch event: data arrives, nothing usable
+                    if junk == 1:
+                        junk_since = loop.time()
                     elif loop.time() - junk_since > self.idle_limit:
                         raise ServerSilent("only lines that are no watch events")
         except ServerSilent:
             raise WatchIdle(f"watch silent for {self.idle_limit:g} s (no event, no bookmark); "
                             "dropped it") from None
         elapsed = loop.time() - started
-        if not self._watch_events and elapsed < SHORT_WATCH:
+        if self._quiet and elapsed < SHORT_WATCH:
             raise WatchEndedEarly(f"the server ended the watch after {elapsed:.2f} s without "
                                   "sending an event")
 
@@ -361,10 +370,8 @@ class Informer:
                 self.junk_lines += 1
                 return False
             raise api_error(event.status_code, event.message, self.path, self.kind)
-        self._gone_streak = 0
-        self._watch_events += 1
-        if self.failures:
-            self._receiving()
+        if self._quiet:  # the first event of this watch (checked once per event: cheap)
+            self._first_event()
         if event.resource_version:
             self.resource_version = event.resource_version
         if kind == "BOOKMARK":
