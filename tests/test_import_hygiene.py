@@ -190,6 +190,21 @@ def test_model_is_stdlib_only():
                 assert name.startswith("kataview.model"), f"{path.name} imports {name}"
 
 
+# the model's analysis, bottom up: each file imports only those before it (the README says why)
+MODEL_STAIRCASE = ("records", "runtime", "scheduling", "events", "node_facts", "pod_pass", "findings", "analysis")
+
+
+def test_model_analysis_is_a_staircase():
+    offenders = []
+    for position, name in enumerate(MODEL_STAIRCASE):
+        below = {f"kataview.model.{lower}" for lower in MODEL_STAIRCASE[:position]}
+        steps = {f"kataview.model.{step}" for step in MODEL_STAIRCASE}
+        for imported in graph()[f"kataview.model.{name}"] & steps:
+            if imported not in below:
+                offenders.append(f"model.{name} imports {imported}")
+    assert offenders == []
+
+
 LAYER_MAY_IMPORT = {
     "model": {"model"},
     "kube": {"model", "kube"},
