@@ -25,8 +25,8 @@ from tomlkit.items import InlineTable
 
 from kataview.setup.containerd_inspect import ConfigInfo, inspect_containerd_config, inspect_data
 from kataview.setup.containerd_schema import (
-    CRI_PLUGIN, DEFAULT_RUNTIME_TYPE, KATA_POD_ANNOTATIONS, PLUGIN_OF_SCHEMA, Finding, dig,
-    flatten, handler_name_problem, runtime_key_findings)
+    CRI_PLUGIN, DEFAULT_RUNTIME_TYPE, KATA_POD_ANNOTATIONS, KEY_REASONS, PLUGIN_OF_SCHEMA, Finding,
+    describe_change, dig, flatten, handler_name_problem, runtime_key_findings)
 from kataview.setup.containerd_text import append_runtime_blocks, update_runtime_block
 from kataview.setup.toml_edit import ConfigError, Layout, fix_newlines, newline_of, parse_toml, scan_layout
 
@@ -45,10 +45,14 @@ class Conflict:
     current: Any  # None when the key is absent (see `present`)
     wanted: Any
     present: bool
+    why: str = ""  # why kataview sets this key
 
     def __str__(self) -> str:
         have = repr(self.current) if self.present else "(not set)"
         return f"{self.key}: {have} -> {self.wanted!r}"
+
+    def describe(self) -> str:
+        return describe_change(self.key, self.current, self.wanted, self.present, self.why)
 
 
 class PlanVerdict:
@@ -108,7 +112,7 @@ def _conflicts(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> list[
             ok = have == wanted and type(have) is type(wanted)
         if not ok:
             present = have is not _MISSING
-            found.append(Conflict(key, have if present else None, wanted, present))
+            found.append(Conflict(key, have if present else None, wanted, present, KEY_REASONS.get(key, "")))
     return found
 
 

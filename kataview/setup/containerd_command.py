@@ -20,7 +20,7 @@ from typing import Callable, TextIO
 from kataview.model.exit_codes import Exit, epilog
 from kataview.setup.containerd import PatchPlan, plan_containerd_patch
 from kataview.setup.containerd_dropin import DropinPlan, plan_containerd_dropin
-from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, handler_name_problem
+from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, handler_name_problem, version_mismatch
 from kataview.setup.config_write import (check_output_target, check_replace, config_lock, read_config,
                                          warn_replace, write_config, write_failure)
 from kataview.setup.toml_edit import ConfigError
@@ -51,15 +51,15 @@ def parse_version(text: str) -> tuple[int, int] | None:
     return (int(found[1]), int(found[2])) if found else None
 
 
-def detect_containerd_version(explicit: str | None, which: Callable[[str], str | None] | None = None
+def containerd_version_origin(explicit: str | None, which: Callable[[str], str | None] | None = None
                               ) -> tuple[tuple[int, int] | None, str]:
-    """(version or None, a sentence saying where it came from)."""
+    """(version or None, where it came from: "from --containerd-version", "from `B --version`")."""
     if explicit:
         version = parse_version(explicit)
         if version is None:
             raise ConfigError(f"{explicit!r} is not a version", "pass it as X.Y, e.g. 1.7 or 2.2",
                               source="--containerd-version")
-        return version, f"containerd {version[0]}.{version[1]} (from --containerd-version)"
+        return version, "from --containerd-version"
     binary = (which or shutil.which)("containerd")
     if binary:
         try:
@@ -69,8 +69,17 @@ def detect_containerd_version(explicit: str | None, which: Callable[[str], str |
         words = out.split()
         version = parse_version(words[2] if len(words) > 2 else out)
         if version:
-            return version, f"containerd {version[0]}.{version[1]} (from `{binary} --version`)"
-    return None, "containerd version unknown (no containerd on PATH): assuming 1.x to be safe"
+            return version, f"from `{binary} --version`"
+    return None, "no containerd on PATH"
+
+
+def detect_containerd_version(explicit: str | None, which: Callable[[str], str | None] | None = None
+                              ) -> tuple[tuple[int, int] | None, str]:
+    """(version or None, a sentence saying where it came from)."""
+    version, origin = containerd_version_origin(explicit, which)
+    if version is None:
+        return None, f"containerd version unknown ({origin}): assuming 1.x to be safe"
+    return version, f"containerd {version[0]}.{version[1]} ({origin})"
 
 
 def containerd_check(path: Path, handler: str, version: tuple[int, int] | None) -> Callable[[Path], None] | None:
@@ -111,6 +120,10 @@ def run_main_file(args: argparse.Namespace, out: TextIO, err: TextIO,
     except ConfigError as exc:
         raise exc.located(str(config)) from None
     _print_warnings(plan, str(config), err)
+    version, origin = containerd_version_origin(args.containerd_version)
+    mismatch = version_mismatch(plan.info.version, version, origin, args.handler)
+    if mismatch is not None:
+        print(f"{mismatch.severity}: {config}: {mismatch.message}", file=err)
     if plan.already_configured:
         print(f"already configured: handler {args.handler!r} in {config} has the wanted settings; "
               "nothing to do", file=out)
@@ -118,7 +131,7 @@ def run_main_file(args: argparse.Namespace, out: TextIO, err: TextIO,
     if plan.needs_force:
         print(f"{config}: handler {args.handler!r} exists with other settings:", file=err)
         for conflict in plan.conflicts:
-            print(f"  {conflict}", file=err)
+            print(f"  {conflict.describe()}", file=err)
         print("nothing was written; run again with --force to change these keys (other keys of the "
               "handler are kept)", file=err)
         return EXIT_CONFLICT
@@ -130,7 +143,6 @@ def run_main_file(args: argparse.Namespace, out: TextIO, err: TextIO,
         warn_replace(target, err, follow_symlinks=not args.output)
         print("dry run: nothing was written", file=out)
         return EXIT_OK
-    version, _ = detect_containerd_version(args.containerd_version)
     check = containerd_check(config, args.handler, version) if plan.info.version <= 2 else None
 
     def before(tmp: Path) -> None:
@@ -159,7 +171,7 @@ def run_dropin(args: argparse.Namespace, out: TextIO, err: TextIO,
     if plan.dropin.needs_force:
         print(f"{dropin_path}: handler {args.handler!r} exists with other settings:", file=err)
         for conflict in plan.dropin.conflicts:
-            print(f"  {conflict}", file=err)
+            print(f"  {conflict.describe()}", file=err)
         print("nothing was written; run again with --force", file=err)
         return EXIT_CONFLICT
     if plan.dropin.already_configured and not plan.main_changed:

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from kataview.setup.toml_edit import render_value
+
 DEFAULT_RUNTIME_TYPE = "io.containerd.kata.v2"
 KATA_POD_ANNOTATIONS = ("io.katacontainers.*",)
 
@@ -160,3 +162,54 @@ def dig(data: Any, path: tuple[str, ...]) -> Any:
             return None
         data = data[key]
     return data
+
+
+# Why kataview sets each key of the Kata handler (shown when an existing handler lacks one).
+_WHY_PRIVILEGED = ("without it a privileged pod gets every host device passed into the Kata VM, "
+                   "which the guest cannot use and the Kata docs ask to avoid")
+KEY_REASONS = {
+    "runtime_type": "the shim containerd starts for this handler (io.containerd.kata.v2 runs "
+                    "containerd-shim-kata-v2)",
+    "privileged_without_host_devices": _WHY_PRIVILEGED,
+    "pod_annotations": "lets pods pass io.katacontainers.* annotations (per-pod Kata settings) "
+                       "through to the shim; without it containerd drops them",
+    "options.ConfigPath": "the Kata configuration (hypervisor, guest kernel and image) the shim loads",
+}
+CRIO_KEY_REASONS = {
+    "runtime_path": "the shim CRI-O starts for this handler",
+    "runtime_type": '"vm" is how CRI-O runs a shim v2 runtime such as Kata\'s',
+    "runtime_root": "where the Kata shim keeps its state (/run/vc)",
+    "runtime_config_path": "the Kata configuration (hypervisor, guest kernel and image) the shim loads",
+    "privileged_without_host_devices": _WHY_PRIVILEGED,
+    "allowed_annotations": "lets pods pass io.katacontainers.* annotations (per-pod Kata settings) "
+                           "through to the shim; without it CRI-O drops them",
+}
+LIST_KEYS = frozenset({"pod_annotations", "allowed_annotations"})  # kataview adds to these
+
+
+def describe_change(key: str, current: Any, wanted: Any, present: bool, why: str) -> str:
+    """`would add KEY = VALUE: why` / `would change KEY: OLD -> NEW: why` / for a list kataview
+    extends, `would add "X" to KEY (keeping ...)`."""
+    if not present:
+        text = f"would add {key} = {render_value(wanted)}"
+    elif key in LIST_KEYS and isinstance(current, list) and isinstance(wanted, list):
+        missing = ", ".join(render_value(v) for v in wanted if v not in current)
+        kept = ", ".join(render_value(v) for v in current)
+        text = f"would add {missing} to {key}" + (f" (keeping {kept})" if kept else "")
+    else:
+        text = f"would change {key}: {current!r} -> {wanted!r}"
+    return f"{text}: {why}" if why else text
+
+
+def version_mismatch(file_version: int, containerd: tuple[int, int] | None, source: str,
+                     handler: str) -> Finding | None:
+    """A version 3 (or 4) file for a containerd 1.x, which reads it as version 2: the v3 tables
+    (io.containerd.cri.v1.runtime and the rest) are then silently ignored."""
+    if containerd is None or containerd[0] >= 2 or file_version < 3:
+        return None
+    return Finding("version-for-newer-containerd", "warning",
+                   f"this file says version = {file_version}, but containerd {containerd[0]}.{containerd[1]} "
+                   f"({source}) reads it as version 2 and silently ignores its version "
+                   f"{file_version} tables: the {handler!r} handler would not be loaded; upgrade "
+                   "to containerd 2.x first, or, if the file is for another machine, say which "
+                   "containerd reads it with --containerd-version")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from kataview.setup.containerd import Conflict, PlanVerdict, unified_diff
-from kataview.setup.containerd_schema import Finding, handler_name_problem
+from kataview.setup.containerd_schema import CRIO_KEY_REASONS, Finding, handler_name_problem
 from kataview.setup.toml_edit import ConfigError, parse_toml, render_header, render_value, scan_layout
 
 DEFAULT_SHIM = "/usr/bin/containerd-shim-kata-v2"
@@ -151,7 +151,8 @@ def _conflicts(have: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[Confl
         else:
             ok = current == value and type(current) is type(value)
         if not ok:
-            found.append(Conflict(key, current, value, key in have or key == "runtime_type"))
+            found.append(Conflict(key, current, value, key in have or key == "runtime_type",
+                                  CRIO_KEY_REASONS.get(key, "")))
     return found
 
 

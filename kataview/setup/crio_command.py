@@ -71,7 +71,7 @@ def _report_conflicts(plan: CrioPlan, err: TextIO) -> None:
     where = ", ".join(plan.defined_in) or plan.dropin
     print(f"handler {plan.handler!r} is already declared ({where}) with other settings:", file=err)
     for conflict in plan.conflicts:
-        print(f"  {conflict}", file=err)
+        print(f"  {conflict.describe()}", file=err)
     print("nothing was written; run again with --force to set these keys in kataview's drop-in",
           file=err)
 

@@ -29,7 +29,19 @@ from kataview.setup.steps_kube import IsolateNamespace, SetupFlow
 from kataview.setup.steps_smoke import SmokeTest, vm_kernel_probe
 from kataview.setup.transcript import Transcript
 
-__all__ = ["Guided", "GuidedSession", "transcript_path"]
+__all__ = ["Guided", "GuidedSession", "containerd_version_for", "transcript_path"]
+
+
+def containerd_version_for(node: Node, report: PreflightReport | None) -> str | None:
+    """The node's containerd version: what kubelet reports (status.nodeInfo, also right for
+    k3s and rke2's embedded containerd), else `containerd --version` from the preflight on a
+    plain containerd node (for k3s & co. that command gives the distribution's own version)."""
+    name, version = node.container_runtime
+    if name is not None:
+        return version if name == "containerd" else None
+    if report is not None and report.distribution == "containerd" and report.runtime_version:
+        return report.runtime_version
+    return None
 
 
 def transcript_path(node: str, state_dir: Path | None = None) -> Path:
@@ -92,7 +104,8 @@ class GuidedSession:
             config_path=config or "/etc/containerd/config.toml", handler=self.handler,
             restart_command=restart, restart_timeout=self.restart_timeout, cri_socket=socket,
             status_source=executor.status_source(socket), node=node.name, transport=self.transport,
-            runtime_class_name=self.runtime_class_name, read_only=self.read_only)
+            runtime_class_name=self.runtime_class_name, read_only=self.read_only,
+            containerd_version=containerd_version_for(node, report))
         flow = SetupFlow(ctx, kubernetes=self.transport is not None)
         steps = list(flow.steps)
         if self.transport is not None:

@@ -19,8 +19,8 @@ from typing import Any, Awaitable, Callable, Mapping
 from kataview.kube.reader import get_object, node_path
 from kataview.kube.transport import KubeTransport
 from kataview.setup.containerd import plan_containerd_patch
-from kataview.setup.containerd_command import containerd_check
-from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE
+from kataview.setup.containerd_command import containerd_check, parse_version
+from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, version_mismatch
 from kataview.setup.cri_status import CriStatus, CriStatusError, cri_status
 from kataview.setup.crio import DEFAULT_SHIM, plan_crio_dropin
 from kataview.setup.executor import Executor, LocalExecutor
@@ -91,6 +91,7 @@ class SetupContext:
     runtime_class_name: str | None = None  # default: the handler
     untrusted_namespace: str = "untrusted"
     read_only: bool = False
+    containerd_version: str | None = None  # as the node reports it ("1.6.20~ds1"); None: unknown
 
     @property
     def refuses_changes(self) -> bool:
@@ -187,6 +188,7 @@ class _Patch:
     conflicts: tuple[str, ...]
     backup_dir: str | None
     check_with_containerd: bool
+    warning: str = ""
 
 
 class PatchRuntimeConfig(Step):
@@ -211,9 +213,11 @@ class PatchRuntimeConfig(Step):
                                          kata_config=self.ctx.kata_config, name=Path(path).name)
         except ConfigError as exc:
             raise exc.located(path) from None
+        version = parse_version(self.ctx.containerd_version or "")
+        mismatch = version_mismatch(plan.info.version, version, "on the node", self.ctx.handler)
         return _Patch(path, True, plan.new_text, plan.diff, plan.already_configured,
-                      tuple(map(str, plan.conflicts)) if plan.needs_force else (), None,
-                      plan.info.version <= 2)
+                      tuple(c.describe() for c in plan.conflicts) if plan.needs_force else (), None,
+                      plan.info.version <= 2, mismatch.message if mismatch else "")
 
     async def _compute_crio(self) -> _Patch:
         ex, folder = self.ctx.executor, self.ctx.config_path
@@ -225,13 +229,14 @@ class PatchRuntimeConfig(Step):
                                 runtime_type=self.ctx.runtime_type or "vm",
                                 kata_config=self.ctx.kata_config, force=self.ctx.force)
         return _Patch(str(Path(folder) / plan.dropin), bool(plan.text), plan.new_text, plan.diff,
-                      plan.already_configured, tuple(map(str, plan.conflicts)) if plan.needs_force else (),
+                      plan.already_configured, tuple(c.describe() for c in plan.conflicts) if plan.needs_force else (),
                       str(Path(folder).parent / f"{Path(folder).name}.kataview-backup"), False)
 
     async def _check(self) -> tuple[StepState, str, dict]:
         patch = await self._compute()
         if patch.already:
-            return StepState.DONE, f"handler {self.ctx.handler!r} already configured ({patch.target})", {}
+            return StepState.DONE, f"handler {self.ctx.handler!r} already configured ({patch.target})" + (
+                f"; warning: {patch.warning}" if patch.warning else ""), {}
         if patch.conflicts:
             return StepState.FAILED, ("handler exists with other settings: " + "; ".join(patch.conflicts)
                                       + " (enable force to change them)"), {}
@@ -244,7 +249,8 @@ class PatchRuntimeConfig(Step):
         if patch.conflicts:
             return StepPlan(self.name, "handler exists with other settings (needs force)",
                             "\n".join(patch.conflicts), "none")
-        return StepPlan(self.name, f"write {patch.target}", patch.diff, "diff")
+        warning = f"; warning: {patch.warning}" if patch.warning else ""
+        return StepPlan(self.name, f"write {patch.target}{warning}", patch.diff, "diff")
 
     async def _apply(self) -> tuple[StepState, str, dict]:
         patch = await self._compute()
