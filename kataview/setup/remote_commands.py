@@ -11,8 +11,11 @@ pasted into the script), all quoted with `shlex.quote`:
     read PATH                  the file's bytes; exit 3 when it does not exist
     list DIR                   the regular files in DIR, one per line
     write PATH [SOURCE]        atomic replace from stdin (or from SOURCE, for a restore): temp
-                               file in the same directory, mode and owner copied, fsync, mv
-    backup PATH DIR STAMP      cp -p to PATH.kataview-STAMP.bak (beside it, or in DIR); prints it
+                               file in the same directory, mode, owner, ACLs and xattrs (SELinux
+                               label) copied (a failure to copy them refuses), fsync, mv
+    backup PATH DIR STAMP      cp -p to a hidden temp, fsync, then hard-linked to the first free
+                               PATH.kataview-STAMP[-N].bak (beside it, or in DIR); prints it. A
+                               full disk leaves no partial backup; two runs never share a name
     remove PATH                rm -f
     restart ARGV...            the operator's configured restart command, exactly
 """
@@ -42,13 +45,17 @@ SCRIPTS: dict[str, str] = {
         "trap 'rm -f -- \"$tmp\"' EXIT; "
         'if [ -n "${2:-}" ]; then cat -- "$2" > "$tmp"; else cat > "$tmp"; fi; '
         'if [ -e "$target" ]; then chmod --reference="$target" -- "$tmp"; '
-        'chown --reference="$target" -- "$tmp" 2>/dev/null || true; else chmod 644 -- "$tmp"; fi; '
+        'chown --reference="$target" -- "$tmp" 2>/dev/null || true; '
+        'cp --attributes-only --preserve=mode,xattr -- "$target" "$tmp"; else chmod 644 -- "$tmp"; fi; '
         'sync -- "$tmp"; mv -f -- "$tmp" "$target"; trap - EXIT; sync -- "$dir" 2>/dev/null || true'),
     "backup": (
         'set -eu; src=$(readlink -f -- "$1"); dir=${2:-$(dirname -- "$src")}; '
         'mkdir -p -m 700 -- "$dir"; base="$dir/$(basename -- "$src").kataview-$3"; '
-        'name="$base.bak"; n=1; while [ -e "$name" ]; do name="$base-$n.bak"; n=$((n+1)); done; '
-        'cp -p -- "$src" "$name"; sync -- "$name"; printf "%s\\n" "$name"'),
+        'tmp=$(mktemp "$dir/.$(basename -- "$src").kataview-XXXXXX.bak.tmp"); '
+        "trap 'rm -f -- \"$tmp\"' EXIT; cp -p -- \"$src\" \"$tmp\"; sync -- \"$tmp\"; "
+        'name="$base.bak"; n=1; while ! ln -- "$tmp" "$name" 2>/dev/null; do '
+        '[ -e "$name" ] || { ln -- "$tmp" "$name"; exit 1; }; name="$base-$n.bak"; n=$((n+1)); done; '
+        'sync -- "$dir" 2>/dev/null || true; printf "%s\\n" "$name"'),
     "remove": 'exec rm -f -- "$1"',
 }
 WRITING = frozenset({"write", "backup", "remove", "restart"})
