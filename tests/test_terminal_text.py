@@ -166,3 +166,21 @@ def test_uncaught_error_of_a_command_is_printed_terminal_safe(tmp_path):
                           env=_env(tmp_path))
     assert done.returncode == 1 and "RuntimeError" in done.stderr and "␛]0;kvpwned" in done.stderr
     assert raw_controls(done.stderr, lines=True) == set()
+
+
+def test_wide_pod_lines_are_safe_and_aligned_in_cells():
+    from rich.cells import cell_len
+
+    from kataview.report_text import pod_lines
+
+    snapshot = classic_snapshot()
+    pods = dict(snapshot.pods)
+    first = next(iter(pods))
+    pods[first] = poison(pods[first], "日本\u200b" + HOSTILE)
+    report = build_report(ClusterSnapshot(**{**{f: getattr(snapshot, f) for f in snapshot.__slots__},
+                                             "pods": pods}), INFO)
+    lines = pod_lines(report).splitlines()
+    assert raw_controls("\n".join(lines), lines=True) == set()
+    header, poisoned = lines[0], next(line for line in lines if "coredns" in line)
+    # the NAME column starts at the same terminal cell on the poisoned line as in the header
+    assert cell_len(poisoned[:poisoned.index("coredns")]) == cell_len(header[:header.index(" NAME ") + 1])

@@ -65,13 +65,17 @@ def has_terminal_controls(text: str, *, lines: bool = False) -> bool:
 
 def terminal_safe_tree(value):  # noqa: ANN001, ANN201 - any JSON-like value
     """A copy of a JSON-like value (dicts, lists, tuples, strings) with every string, keys
-    included, passed through terminal_safe; other values as they are."""
-    if isinstance(value, str):
-        return terminal_safe(value)
-    if isinstance(value, dict):
+    included, passed through terminal_safe; other values as they are. (Dispatch on the exact
+    type, strings first: a 150,000-pod report's tables hold ~400,000 values.)"""
+    kind = type(value)
+    if kind is str:
+        return value if value.isprintable() else value.translate(_ONE_LINE)
+    if kind is dict:
         return {terminal_safe_tree(key): terminal_safe_tree(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
+    if kind is list or kind is tuple:
         return [terminal_safe_tree(item) for item in value]
+    if isinstance(value, str):  # a str subclass
+        return terminal_safe(value)
     return value
 
 
