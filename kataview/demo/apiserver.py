@@ -244,7 +244,8 @@ class ApiServerDouble:
             obj = writes.patch(self.store, target, raw, content_type, dry_run,
                                query.get("fieldManager"))
         elif method == "DELETE":
-            obj = writes.delete(self.store, target, dry_run)
+            obj = writes.delete(self.store, target, dry_run, self.clock(),
+                                query.get("gracePeriodSeconds"))
         else:
             raise ApiError(st.method_not_allowed())
         return _json(encode(obj), 200)

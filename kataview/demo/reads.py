@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import posixpath
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -58,10 +59,8 @@ class Output:
 
     @property
     def content_type(self) -> str:
-        if self.mode == "table":
-            return f"application/json;as=Table;v={self.version};g=meta.k8s.io"
-        if self.mode == "partial":
-            return f"application/json;as=PartialObjectMetadataList;v={self.version};g=meta.k8s.io"
+        """kube-apiserver labels Tables and PartialObjectMetadata plain application/json (the
+        JSON serializer's type); the as=/g=/v= form is what the client asked for, not a label."""
         return "application/json"
 
 
@@ -95,8 +94,10 @@ def predicate(target: Target, query: dict[str, str]) -> Predicate | None:
         raise ApiError(st.bad_request(str(error))) from None
 
 
-def encode_continue(rv: int, next_key: str) -> str:
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": next_key}, separators=(",", ":"))
+def encode_continue(rv: int, next_key: str, slash: str = "/") -> str:
+    """As kube-apiserver writes it: the start key relative to the list's prefix, with a leading
+    / (not in the rv -1 token of a 410, whose key the real server writes without it)."""
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": slash + next_key}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -107,11 +108,15 @@ def decode_continue(token: str) -> tuple[int, str]:
         if data.get("v") != "meta.k8s.io/v1" or not isinstance(data.get("rv"), int):
             raise ValueError("bad token")
         start = data["start"]
-        if not isinstance(start, str) or start.startswith("/") or ".." in start:
+        if not isinstance(start, str) or not start:
             raise ValueError("bad start key")
-        return data["rv"], start
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ApiError(st.bad_request(f"invalid continue token: {token!r}")) from None
+        key = start if start.startswith("/") else "/" + start
+        if posixpath.normpath(key) != key:
+            raise ValueError(f"bad start key {start!r}")  # no climbing out of the prefix
+        return data["rv"], key[1:]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        raise ApiError(st.bad_request(
+            f"invalid continue token: continue key is not valid: {error}")) from None
 
 
 def _limit(query: dict[str, str]) -> int:
@@ -136,6 +141,8 @@ def collect(store: ObjectStore, target: Target, query: dict[str, str]) -> Page:
     limit, token = _limit(query), query.get("continue")
     with store.locked, gc_paused():
         rv, start = (decode_continue(token) if token else (store.resource_version, ""))
+        if rv < 0:  # the token of a 410: go on from its key at the latest version
+            rv = store.resource_version
         start = target.prefix + start
         try:
             iterator = store.snapshot_iter(target.resource, target.prefix, start, rv)
@@ -151,7 +158,9 @@ def collect(store: ObjectStore, target: Target, query: dict[str, str]) -> Page:
             if more and match is None:
                 remaining = store.count_after(target.resource, target.prefix, items[-1][0], rv)
         except Expired:
-            raise ApiError(st.expired(st.CONTINUE_EXPIRED)) from None
+            # as the real server: a token (rv -1) to go on from the same key, inconsistently
+            rest = {"continue": encode_continue(-1, start[len(target.prefix):], slash="")}
+            raise ApiError(st.expired(st.CONTINUE_EXPIRED, rest)) from None
     next_key = items[-1][0][len(target.prefix):] + "\x00" if more else None
     return Page(rv, items, next_key, remaining)
 

@@ -13,68 +13,7 @@ import msgspec
 from kataview.model.age import human_duration
 
 from .resources import Resource
-
-NAME_DOC = ("Name must be unique within a namespace. Is required when creating resources, although "
-            "some resources may allow a client to request the generation of an appropriate name "
-            "automatically. Name is primarily intended for creation idempotence and configuration "
-            "definition. Cannot be updated. More info: "
-            "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names")
-AGE_DOC = ("CreationTimestamp is a timestamp representing the server time when this object was "
-           "created. It is not guaranteed to be set in happens-before order across separate "
-           "operations. Clients may not set this value. It is represented in RFC3339 form and is "
-           "in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: "
-           "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
-
-
-def _col(name: str, description: str = "", priority: int = 0, fmt: str = "",
-         kind: str = "string") -> dict:
-    return {"name": name, "type": kind, "format": fmt, "description": description,
-            "priority": priority}
-
-
-def _name() -> dict:
-    return _col("Name", NAME_DOC, fmt="name")
-
-
-def _age() -> dict:
-    return _col("Age", AGE_DOC)
-
-
-COLUMNS: dict[str, list[dict]] = {
-    "Pod": [_name(), _col("Ready", "The aggregate readiness state of this pod for accepting traffic."),
-            _col("Status", "The aggregate status of the containers in this pod."),
-            _col("Restarts", "The number of times the containers in this pod have been restarted "
-                 "and when the last container in this pod has restarted."),
-            _age(), _col("IP", "podIP is the IP address allocated to the pod.", 1),
-            _col("Node", "NodeName indicates in which node this pod is scheduled.", 1),
-            _col("Nominated Node", "nominatedNodeName is set only when this pod preempts other "
-                 "pods on the node.", 1),
-            _col("Readiness Gates", "If specified, all readiness gates will be evaluated for pod "
-                 "readiness.", 1)],
-    "Node": [_name(), _col("Status", "The status of the node"), _col("Roles", "The roles of the node"),
-             _age(), _col("Version", "Kubelet Version reported by the node."),
-             _col("Internal-IP", "List of addresses reachable to the node.", 1),
-             _col("External-IP", "List of addresses reachable to the node.", 1),
-             _col("OS-Image", "OS Image reported by the node from /etc/os-release.", 1),
-             _col("Kernel-Version", "Kernel Version reported by the node.", 1),
-             _col("Container-Runtime", "ContainerRuntime Version reported by the node.", 1)],
-    "RuntimeClass": [_name(), _col("Handler", "handler specifies the underlying runtime and "
-                                   "configuration that the CRI implementation will use."), _age()],
-    "Namespace": [_name(), _col("Status", "The status of the namespace"), _age()],
-    "NetworkPolicy": [_name(), _col("Pod-Selector", "podSelector selects the pods to which this "
-                                    "NetworkPolicy object applies."), _age()],
-    "Event": [_col("Last Seen", "The time at which the most recent occurrence of this event was "
-                   "recorded."), _col("Type", "Type of this event (Normal, Warning)"),
-              _col("Reason", "This should be a short, machine understandable string."),
-              _col("Object", "The object that this event is about."),
-              _col("Subobject", "FieldPath of the involved object.", 1),
-              _col("Source", "The component reporting this event.", 1),
-              _col("Message", "A human-readable description of the status of this operation."),
-              _col("First Seen", "The time at which the event was first recorded.", 1),
-              _col("Count", "The number of times this event has occurred.", 1),
-              _col("Name", NAME_DOC, 1, "name")],
-}
-
+from .table_columns import COLUMNS  # as the real server sends them
 
 def parse_time(value: str | None) -> datetime | None:
     if not value:

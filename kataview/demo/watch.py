@@ -216,7 +216,7 @@ class WatchStream:
         """A BOOKMARK at the RV up to which every change has been sent (or filtered out)."""
         rv = max(self.last_rv, self.server.store.flushed_rv) if settled else self.last_rv
         self.last_rv = rv
-        meta: dict = {"resourceVersion": str(rv), "creationTimestamp": None}
+        meta: dict = {"resourceVersion": str(rv)}  # 1.37 omits the empty creationTimestamp
         if initial_end:
             meta["annotations"] = {"k8s.io/initial-events-end": "true"}
         resource = self.target.resource

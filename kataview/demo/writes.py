@@ -201,14 +201,41 @@ def patch(store: ObjectStore, target: Target, raw: bytes, content_type: str, dry
         return store.apply(patched)
 
 
-def delete(store: ObjectStore, target: Target, dry_run: bool) -> dict:
+def delete(store: ObjectStore, target: Target, dry_run: bool, now: datetime | None = None,
+           grace: str | None = None) -> dict:
+    """A pod is first marked (MODIFIED: deletionTimestamp, deletionGracePeriodSeconds), then
+    deleted, as kube-apiserver does with gracePeriodSeconds=0. With a grace period the real
+    server leaves it Terminating until its kubelet finishes; the double plays that kubelet and
+    deletes it at once."""
     with store.locked:
         current = store.body(target.resource, target.key)
         if current is None:
             raise ApiError(st.not_found(target.resource, target.name))
+        if target.resource.kind == "Pod" and now is not None:
+            current = _marked_for_deletion(current, now, grace)
+            if not dry_run:
+                store.apply(with_kind(target.resource, current), owned=True)
         if dry_run:
             return with_kind(target.resource, current)
-        return store.delete(target.resource.kind, target.namespace, target.name)
+        store.delete(target.resource.kind, target.namespace, target.name)
+        return with_kind(target.resource, current)
+
+
+def _marked_for_deletion(pod: dict, now: datetime, grace: str | None) -> dict:
+    meta = pod["metadata"]
+    if meta.get("deletionTimestamp"):
+        return pod
+    spec = pod.get("spec") or {}
+    try:
+        seconds = int(grace) if grace not in (None, "") else spec.get("terminationGracePeriodSeconds", 30)
+    except ValueError:
+        raise ApiError(st.bad_request(f"gracePeriodSeconds: Invalid value: {grace!r}")) from None
+    if not spec.get("nodeName"):
+        seconds = 0  # an unscheduled pod has no kubelet to wait for
+    moment = now.timestamp() + max(seconds, 0)
+    marked = {**meta, "deletionTimestamp": timestamp(datetime.fromtimestamp(moment, now.tzinfo)),
+              "deletionGracePeriodSeconds": max(seconds, 0)}
+    return {**pod, "metadata": marked}
 
 
 def _dry_uid() -> str:
