@@ -58,11 +58,19 @@ STRUCTURAL = {"apiVersion", "kind", "uid", "resourceVersion", "creationTimestamp
               "qosClass", "cpu", "memory", "pods", "ephemeral-storage", "restartPolicy", "deletionTimestamp"}
 
 
-def poison_objects(objects: list[dict], text: str) -> list[dict]:
-    """API objects with text appended to every string value but the structural ones."""
+# What a real API server validates (DNS names, label syntax): kept by poison_objects(names=False).
+VALIDATED = {"name", "namespace", "nodeName", "runtimeClassName", "handler", "address", "generateName"}
+
+
+def poison_objects(objects: list[dict], text: str, *, names: bool = True) -> list[dict]:
+    """API objects with text appended to every string value but the structural ones (and,
+    with names=False, but those a real API server validates, so what is poisoned is what a
+    tenant or a kubelet can really write: images, messages, reasons, nodeInfo, annotations)."""
+    kept = STRUCTURAL if names else STRUCTURAL | VALIDATED
+
     def walk(value: Any, key: str = "") -> Any:
         if isinstance(value, str):
-            return value if key in STRUCTURAL else value + text
+            return value if key in kept else value + text
         if isinstance(value, dict):
             return {k: walk(v, k) for k, v in value.items()}
         if isinstance(value, list):
@@ -70,3 +78,8 @@ def poison_objects(objects: list[dict], text: str) -> list[dict]:
         return value
 
     return [walk(obj) for obj in objects]
+
+
+# What a terminal would act on, without line breaks or spaces (a command line or a path from
+# a node keeps its shape): clipboard write (BEL and ST ended), title change, screen clear.
+TERMINAL_ATTACK = f"{OSC52}{OSC52_ST}{TITLE}{CLEAR}"

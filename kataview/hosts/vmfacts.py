@@ -52,7 +52,10 @@ CRICTL_MISSING = ("not found", "No such file")
 
 async def find_sandbox(conn: NodeConnection, pod: Pod) -> tuple[Sandbox, ProcessTable]:
     """Round trip 1: the pod's sandbox id and the node's process table."""
-    commands, root = discovery_commands(pod)
+    try:
+        commands, root = discovery_commands(pod)
+    except ValueError as error:  # a name no API server accepts: nothing is sent for it
+        raise NodeError(conn.node, f"not asking {conn.node} about pod {pod.key!r}: {error}") from None
     results = await conn.run(commands, root)
     if not results or results[0].exit_code != 0:
         raise NodeError(conn.node, f"ps failed on {conn.node}: {_first_line(results, 0)}")
