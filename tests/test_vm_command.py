@@ -11,6 +11,7 @@ from testhosts import testnet  # noqa: F401
 from kataview import cli
 from kataview.demo.apiserver import serve_in_thread
 from kataview.demo.scenario import classic_objects
+from kataview.model.demo_node import DEMO_NODE_ANNOTATION
 from kataview.model.exit_codes import Exit
 
 NODE = "k8s-worker-kata"
@@ -19,8 +20,11 @@ NODE = "k8s-worker-kata"
 def cluster_with_node_at(address: str | None) -> tuple[list[dict], dict]:
     objects = classic_objects()
     for obj in objects:
-        if obj["kind"] == "Node" and obj["metadata"]["name"] == NODE and address:
-            obj["status"]["addresses"][0]["address"] = address
+        if obj["kind"] == "Node" and obj["metadata"]["name"] == NODE:
+            # a real node now (a test host), not one of the demo's loopback-only ones
+            del obj["metadata"]["annotations"][DEMO_NODE_ANNOTATION]
+            if address:
+                obj["status"]["addresses"][0]["address"] = address
     pod = next(o for o in objects if o["kind"] == "Pod" and o["spec"].get("runtimeClassName") == "kata-qemu"
                and o["spec"].get("nodeName") == NODE)
     return objects, pod
