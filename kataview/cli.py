@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     vm = commands.add_parser("vm", help="VM detail of one pod, over SSH", epilog=epilog("vm"), formatter_class=RAW)
     add_connection_flags(vm, subcommand=True)
-    vm.add_argument("pod", metavar="NAMESPACE/POD | -n NAMESPACE POD")
+    vm.add_argument("pod", metavar="[NAMESPACE/]POD",
+                    help="the pod as NAMESPACE/POD, or its name alone with -n NAMESPACE (as kubectl)")
     vm.add_argument("--json", action="store_true", default=False, help="print JSON (documented in the README)")
     vm.add_argument("--ssh-config", metavar="F", help="OpenSSH client config for reaching nodes (default ~/.ssh/config)")
     vm.add_argument("--demo", action="store_true",
