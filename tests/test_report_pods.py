@@ -20,7 +20,7 @@ from kataview.model.vm import GuestMetrics, Sandbox, VMDetail, vm_detail_json
 README = Path(__file__).resolve().parents[1] / "README.md"
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 # maps keyed by data (labels, quantities, group labels, resources), not by field names
-DATA_KEYED = {"podsByRuntime", "overhead", "nodeSelector", "unreadable", "sources"}
+DATA_KEYED = {"podsByRuntime", "overhead", "nodeSelector", "unreadable", "skipped", "sources"}
 
 
 def run(kubeconfig: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
