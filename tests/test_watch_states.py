@@ -68,9 +68,12 @@ async def test_the_header_of_a_dashboard_that_never_connected():
     async with app.run_test(size=(160, 20)) as pilot:
         await ui_until(pilot, lambda: app.view is not None)
         text = header_text(app)
+        panes_say = " ".join(app.screen.query_one("#pods").render_line(y).text for y in range(4))
     assert "✕ cannot reach https://10.0.0.1:6443: Connection refused, retrying in 7 s" in text
     assert "stale since" not in text and "0 pods" not in text
     assert "nothing has been read from the cluster yet" in text
+    # the panes do not claim "no findings" or "no pods" either
+    assert "nothing read from the cluster yet" in panes_say
 
 
 async def test_rbac_denials_are_a_state_on_the_first_line():

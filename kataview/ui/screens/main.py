@@ -21,6 +21,10 @@ PANES = (("nodes", "Nodes"), ("runtime-classes", "RuntimeClasses"), ("findings",
          ("pods", "Pods by runtime"))
 SHORT_TITLES = {"nodes": "Nodes", "runtime-classes": "RCs", "findings": "Findings", "pods": "Pods"}
 COMPACT_WIDTH, COMPACT_HEIGHT = 120, 32
+EMPTY_TEXT = {"nodes": "no nodes",
+              "runtime-classes": "no RuntimeClasses: every pod runs the node's default handler",
+              "findings": "no findings", "pods": "no pods"}
+NOTHING_READ = "nothing read from the cluster yet (see the header)"
 
 
 class MainScreen(Screen):
@@ -43,13 +47,13 @@ class MainScreen(Screen):
         yield ClusterHeader(id="header")
         yield Static(id="pane-bar")
         with Container(id="panes"):
-            yield VirtualTable(NODE_COLUMNS, id="nodes", classes="pane", empty_text="no nodes")
+            yield VirtualTable(NODE_COLUMNS, id="nodes", classes="pane", empty_text=EMPTY_TEXT["nodes"])
             yield VirtualTable(RUNTIME_CLASS_COLUMNS, id="runtime-classes", classes="pane",
-                               empty_text="no RuntimeClasses: every pod runs the node's default handler")
+                               empty_text=EMPTY_TEXT["runtime-classes"])
             yield VirtualTable(FINDING_COLUMNS, id="findings", classes="pane", namespaced=True,
-                               empty_text="no findings")
+                               empty_text=EMPTY_TEXT["findings"])
             yield VirtualTable(pod_columns(self.app.now), id="pods", classes="pane -active", namespaced=True,
-                               empty_text="no pods")
+                               empty_text=EMPTY_TEXT["pods"])
         yield Input(id="filter-input", select_on_focus=False, placeholder="filter: text, /regex/ or re:regex — Enter keeps, Esc clears")
         yield Footer()
 
@@ -66,6 +70,8 @@ class MainScreen(Screen):
         self.query_one(ClusterHeader).show(view, app.source.info, app.namespace, app.settings.read_only, app.now())
         if view is None:
             return
+        for pane_id, text in EMPTY_TEXT.items():  # "no findings" is a claim: not before any data
+            self.table(pane_id).empty_text = NOTHING_READ if view.state.never_connected else text
         self.table("nodes").set_rows(view.nodes)
         self.table("runtime-classes").set_rows(view.runtime_classes)
         self.table("findings").set_rows(view.findings)
