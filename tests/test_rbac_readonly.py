@@ -196,7 +196,7 @@ async def test_less_granted_still_runs_and_names_the_missing_permission(cluster,
         await until(pilot, lambda: app.view.state.synced >= 4, what="the others synced")
         assert sentence in app.view.snapshot.unreadable[resource]
         header = screen_text(app)
-        assert f"unreadable: {resource}" in header
+        assert f"⚠ 1 kind denied: {resource}" in header.splitlines()[0]  # a state, line 1
         await pilot.press("l")
         await until(pilot, lambda: sentence in screen_text(app), what="the sentence on the log screen")
         if resource == "pods":  # list allowed, watch denied: the listed pods stay on screen
