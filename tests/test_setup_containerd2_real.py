@@ -202,3 +202,11 @@ def test_containerd2_daemon_loads_kata_and_undo_removes_it(containerd2_daemon):
                for line in plugins.stdout.splitlines()), plugins.stdout
     atomic_write(daemon.config, saved.read_bytes())  # the undo: restore the backup
     assert set(daemon.restart().runtime_handlers) == set(before)
+
+
+def test_version_of_the_real_2x_binary_is_read(containerd2: str):
+    """`containerd --version` of 2.x ("containerd github.com/containerd/containerd/v2 v2.4.2"):
+    the setup reads 2.4, which allows drop-in mode."""
+    from kataview.setup.containerd_command import detect_containerd_version
+    version, source = detect_containerd_version(None, which=lambda name: containerd2)
+    assert version == (2, 4) and containerd2 in source
