@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     parent = os.getppid()
     binaries = build()
+    # a background job of a non-interactive shell starts with SIGINT ignored, and Python then
+    # keeps it ignored: Ctrl-C (or kill -INT) must stop the cluster all the same
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_stop)
     objects = scenario_objects(args.nodes, args.pods)

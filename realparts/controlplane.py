@@ -47,6 +47,11 @@ LIMITED_USERS = ("viewer", "restricted", "nobody")
 DISABLED_ADMISSION = "ServiceAccount"
 BULK_FLAGS = ("--max-requests-inflight=0", "--max-mutating-requests-inflight=0",
               "--enable-priority-and-fairness=false")
+# setpriv (util-linux) sets PR_SET_PDEATHSIG and execs the binary (same PID): if the process that
+# started the control plane dies without cleaning up (SIGKILL), etcd and kube-apiserver are
+# killed instead of living on (with SIGTERM, the apiserver hung on the etcd that went with it). The signal follows the starting *thread*: start it from one
+# that lives as long as the control plane (pytest's and make cluster's main thread do).
+DIE_WITH_PARENT = ("setpriv", "--pdeathsig", "KILL", "--") if shutil.which("setpriv") else ()
 AUDIT_EVERYTHING = """apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived"]
@@ -146,7 +151,7 @@ class ControlPlane:
     def start_apiserver(self, timeout: float = 120) -> None:
         log = open(self.directory / "kube-apiserver.log", "ab")
         self.processes["kube-apiserver"] = subprocess.Popen(
-            [str(self.binaries.kube_apiserver), *self.apiserver_args], stdout=log, stderr=log,
+            [*DIE_WITH_PARENT, str(self.binaries.kube_apiserver), *self.apiserver_args], stdout=log, stderr=log,
             stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         wait_until_ready(self, timeout)
@@ -275,7 +280,7 @@ def wait_until_ready(cp: ControlPlane, timeout: float = 120) -> None:
 def _start_etcd(cp: ControlPlane, quota_bytes: int | None, timeout: float) -> None:
     log = open(cp.directory / "etcd.log", "ab")
     cp.processes["etcd"] = subprocess.Popen(
-        [str(cp.binaries.etcd), *_etcd_args(cp, quota_bytes)], stdout=log, stderr=log,
+        [*DIE_WITH_PARENT, str(cp.binaries.etcd), *_etcd_args(cp, quota_bytes)], stdout=log, stderr=log,
         stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()
     _wait(cp, "etcd", cp.etcd_url + "/health", b'"health":"true"', timeout)

@@ -65,8 +65,11 @@ PARTS: dict[str, Part] = {part.name: part for part in (
          ("-trimpath", "-tags=urfave_cli_no_docs",
           "-ldflags=-X github.com/containerd/containerd/v2/version.Version=v2.4.2 -s -w"),
          {"CGO_ENABLED": "0"}),
+    # its Makefile also sets -tags=netgo, redundant with CGO_ENABLED=0 (and it would recompile
+    # everything that imports net); without the -X, `k9s version` says "dev"
     Part("k9s", "v0.50.16", {"k9s": "github.com/derailed/k9s"},
-         ("-trimpath", "-ldflags=-s -w"), {"CGO_ENABLED": "0"}, default=False),
+         ("-trimpath", "-ldflags=-s -w -X github.com/derailed/k9s/cmd.version=v0.50.16"),
+         {"CGO_ENABLED": "0"}, default=False),
 )}
 
 

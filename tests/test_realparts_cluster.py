@@ -43,15 +43,23 @@ def start(command: list[str], tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     require_built("kube-apiserver"), require_built("etcd")
     out = tmp_path / "cluster.out"
     with open(out, "w") as handle:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        # SIGINT ignored, as a background job of a plain shell starts (cluster.py must undo it)
+        process = subprocess.Popen(["sh", "-c", "trap '' INT; exec \"$@\"", "sh", *command], cwd=ROOT,
+                                   stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
     return process, out
 
 
-def check_and_stop(process: subprocess.Popen, out: Path, tmp_path: Path, signum: int, target: int) -> None:
+def running(process: subprocess.Popen, out: Path) -> tuple[str, list[int]]:
+    """The admin kubeconfig and the etcd and kube-apiserver PIDs, once the cluster is up."""
     text = wait_for(out, "Ctrl-C stops the cluster", process)
     kubeconfig = re.search(r"kubeconfig \(admin\): (\S+)", text)[1]
-    pids = [int(p) for p in re.findall(r"(?:etcd|kube-apiserver) (\d+)", text.split("pids:")[1].splitlines()[0])]
+    return kubeconfig, [int(p) for p in re.findall(r"(?:etcd|kube-apiserver) (\d+)",
+                                                   text.split("pids:")[1].splitlines()[0])]
+
+
+def check_and_stop(process: subprocess.Popen, out: Path, tmp_path: Path, signum: int, target: int) -> None:
+    kubeconfig, pids = running(process, out)
     nodes = subprocess.run([require_part("kubectl"), "--kubeconfig", kubeconfig, "--cache-dir",
                             str(tmp_path / "cache"), "get", "nodes", "-o", "name"],
                            capture_output=True, text=True, timeout=60)
@@ -61,7 +69,10 @@ def check_and_stop(process: subprocess.Popen, out: Path, tmp_path: Path, signum:
     try:
         process.wait(60)
     except subprocess.TimeoutExpired:
-        process.kill()
+        process.terminate()  # the cluster's own clean-up, then ours by PID
+        for pid in [process.pid, *pids]:
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
         raise
     deadline = time.monotonic() + 30  # after make, the cluster notices within a second
     while "directory removed" not in out.read_text() and time.monotonic() < deadline:
@@ -86,3 +97,22 @@ def test_make_cluster_stops_when_make_is_terminated(tmp_path):
     process, out = start([require_part("make"), "--no-print-directory", "cluster"], tmp_path)
     check_and_stop(process, out, tmp_path, signal.SIGTERM, process.pid)
     # make itself was the one terminated; the cluster's own end is in its output (checked above)
+
+
+def test_a_killed_cluster_takes_etcd_and_the_apiserver_with_it(tmp_path):
+    """SIGKILL leaves no clean-up to the cluster: the parent-death signal ends both anyway."""
+    import shutil
+    process, out = start([sys.executable, "-m", "realparts.cluster"], tmp_path)
+    kubeconfig, pids = running(process, out)
+    try:
+        process.kill()
+        process.wait(10)
+        deadline = time.monotonic() + 30
+        while not all(gone(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(gone(pid) for pid in pids)
+    finally:
+        for pid in pids:
+            if not gone(pid):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(Path(kubeconfig).parent, ignore_errors=True)
