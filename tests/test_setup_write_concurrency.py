@@ -103,7 +103,19 @@ def test_a_run_waits_for_the_lock_and_gives_up_with_a_clear_message(tmp_path: Pa
         assert lock == tmp_path / ".config.toml.kataview.lock" and lock.stat().st_mode & 0o777 == 0o600
         code = main(["--config", str(config), "--handler", "kata"], out=io.StringIO(), err=err)
     assert code == Exit.WRITE_FAILED and config.read_text() == V2_CONFIG
-    assert f"writing failed: {lock}: another kataview setup (pid {os.getpid()}) has held this lock" in err.getvalue()
+    assert f"writing failed: {lock}: another kataview setup (pid {os.getpid()}) holds this lock; gave up after waiting 0.3 s" in err.getvalue()
     assert "what to do: wait for the other run" in err.getvalue()
     assert lock.read_bytes() == b""  # no stale pid once released
     assert main(["--config", str(config), "--dry-run"], out=io.StringIO(), err=io.StringIO()) == 0
+
+
+def test_a_config_in_a_missing_directory_is_refused_not_a_lock_failure(tmp_path: Path):
+    import io
+
+    from kataview.model.exit_codes import Exit
+    from kataview.setup.containerd_command import main
+
+    err = io.StringIO()
+    config = tmp_path / "no-such-dir" / "config.toml"
+    assert main(["--config", str(config)], out=io.StringIO(), err=err) == Exit.CONFIG
+    assert f"refused: {config}: directory {config.parent} not found" in err.getvalue()

@@ -49,6 +49,9 @@ def config_lock(path: Path, timeout: float | None = None) -> Iterator[Path]:
     (default LOCK_TIMEOUT)."""
     timeout = LOCK_TIMEOUT if timeout is None else timeout
     lock = lock_path(path)
+    if not lock.parent.is_dir():
+        raise ConfigError(f"directory {lock.parent} not found", "check the path (a typo?)",
+                          source=str(path))
     fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         deadline = time.monotonic() + timeout
@@ -60,8 +63,8 @@ def config_lock(path: Path, timeout: float | None = None) -> Iterator[Path]:
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
                     by = f" (pid {holder})" if holder else ""
-                    raise LockTimeout(errno.EWOULDBLOCK, f"another kataview setup{by} has held this "
-                                      f"lock for {timeout:g} s", str(lock)) from None
+                    raise LockTimeout(errno.EWOULDBLOCK, f"another kataview setup{by} holds this lock; "
+                                      f"gave up after waiting {timeout:g} s", str(lock)) from None
                 time.sleep(0.02)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -71,6 +74,7 @@ def config_lock(path: Path, timeout: float | None = None) -> Iterator[Path]:
             os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # releases the lock
+
 
 _REMEDY = {
     errno.ENOSPC: "free space on that file system and run again",

@@ -1,8 +1,11 @@
 """`kataview setup containerd`: add a Kata runtime handler to a local containerd config.
 
 Exit codes (kataview.model.exit_codes): 0 done / already configured / dry run; 10 the write
-failed (original intact); 4 refused (bad input, nothing written); 3 the handler exists with
-other settings (use --force); 2 a bad command line.
+failed (original intact; also: another run kept the lock for LOCK_TIMEOUT); 4 refused (bad
+input, a file over 256 KiB, a hard-linked or read-only target without --force, an --output
+symlink; nothing written); 3 the handler exists with other settings (use --force); 2 a bad
+command line. Reading, planning and writing go through kataview.setup.config_write, shared
+with `setup crio`.
 """
 
 from __future__ import annotations
