@@ -8,7 +8,8 @@
         cp.restart_apiserver()             # same port, same etcd
         cp.compact_etcd()                  # older resourceVersions answer 410 Gone
 
-Everything lives in one temp directory (certs, tokens, etcd data, logs, audit log), removed at the
+Built-in aggregated ClusterRoles (view, edit, admin) are filled at start, as the controller
+manager would (`aggregate_cluster_roles`). Everything lives in one temp directory (certs, tokens, etcd data, logs, audit log), removed at the
 end; both processes are ended by their PID. No kubelet, scheduler or controller runs: see
 scenario_load.py for what that means for loaded objects. The apiserver can be stopped and started
 again on the same port and etcd (`restart_apiserver`), e.g. to test a client across an outage.
@@ -144,6 +145,24 @@ class ControlPlane:
         revision = int(post("/v3/kv/range", {"key": "Lw=="})["header"]["revision"])  # key "/"
         post("/v3/kv/compaction", {"revision": revision, "physical": True})
         return revision
+
+    def aggregate_cluster_roles(self) -> list[str]:
+        """Fill aggregated ClusterRoles (view, edit, admin, ...) with the rules of the roles their
+        aggregationRule selects, once: kube-controller-manager's clusterrole-aggregation
+        controller does it on a real cluster, and without it `view` grants nothing."""
+        roles = self.request("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles")["items"]
+        filled = []
+        for role in roles:
+            selectors = (role.get("aggregationRule") or {}).get("clusterRoleSelectors") or []
+            rules = [rule for other in roles for selector in selectors
+                     if selector.get("matchLabels") and
+                     selector["matchLabels"].items() <= (other["metadata"].get("labels") or {}).items()
+                     for rule in other.get("rules") or []]
+            if rules:
+                self.request("PATCH", f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{role['metadata']['name']}",
+                             {"rules": rules}, content_type="application/merge-patch+json")
+                filled.append(role["metadata"]["name"])
+        return filled
 
     def stop_apiserver(self) -> None:
         stop_process(self.processes.pop("kube-apiserver", None))
@@ -307,6 +326,7 @@ def start_control_plane(binaries: Binaries, *, audit: bool | str = False, bulk: 
         cp.apiserver_args = _apiserver_args(cp, tokens, bulk, policy, watch_cache)
         cp.start_apiserver(timeout)
         cp.kubeconfig_for("admin")  # = cp.kubeconfig
+        cp.aggregate_cluster_roles()
         yield cp
     finally:
         stop_control_plane(cp)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import urllib.error
 
 import pytest
@@ -114,3 +115,25 @@ def test_own_control_plane_restarts_compacts_and_goes_at_the_end():
         processes, directory = list(plane.processes.values()), plane.directory
     assert all(p.poll() is not None for p in processes)
     assert not directory.exists()
+
+
+def test_the_builtin_view_role_grants_what_it_does_on_a_real_cluster(control_plane):
+    """`view` is aggregated: empty until its rules are filled in (the controller manager's job,
+    done by the fixture). It reads pods and events, not nodes or RuntimeClasses."""
+    view = control_plane.request("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/view")
+    assert view["aggregationRule"] and view["rules"]
+    control_plane.request("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+        "metadata": {"name": "cp-fixture-restricted-view"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "User", "name": "restricted", "apiGroup": "rbac.authorization.k8s.io"}]})
+    token = control_plane.tokens["restricted"]
+    code = lambda path: status_of(lambda: control_plane.request("GET", path, token=token))  # noqa: E731
+    try:
+        deadline = time.monotonic() + 30  # RBAC sees a new binding through its informer
+        while code("/api/v1/pods") != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert code("/api/v1/pods") == code("/api/v1/events") == 200
+        assert code("/api/v1/nodes") == code("/apis/node.k8s.io/v1/runtimeclasses") == 403
+    finally:
+        control_plane.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/"
+                                        "cp-fixture-restricted-view")
