@@ -94,7 +94,9 @@ def test_cluster_serves_the_scenario_until_a_signal(signum, tmp_path):
 
 def test_make_cluster_stops_when_make_is_terminated(tmp_path):
     """SIGTERM to make alone (make does not pass it on): the cluster sees its parent go."""
-    process, out = start([require_part("make"), "--no-print-directory", "cluster"], tmp_path)
+    # -o: never re-bootstrap the venv from here (a stale stamp would make the test pip-install)
+    process, out = start([require_part("make"), "--no-print-directory", "-o", ".venv/.installed-stamp",
+                          "cluster"], tmp_path)
     check_and_stop(process, out, tmp_path, signal.SIGTERM, process.pid)
     # make itself was the one terminated; the cluster's own end is in its output (checked above)
 
