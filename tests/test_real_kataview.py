@@ -89,6 +89,29 @@ def test_nodes_of_the_real_server_are_on_loopback(demo_cluster, control_plane):
     assert addresses and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
+def peers_of(pid: int) -> set[str]:
+    """Remote IPv4/IPv6 addresses of every TCP socket the process holds (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    peers = set()
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] not in inodes:
+                continue
+            raw = bytes.fromhex(fields[2].split(":")[0])
+            # /proc prints each 32-bit word in host (little-endian) order
+            packed = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            address = ipaddress.ip_address(packed)
+            if not address.is_unspecified:
+                peers.add(str(getattr(address, "ipv4_mapped", None) or address))
+    return peers
+
+
 PROBE_POD = """apiVersion: v1
 kind: Pod
 metadata: {name: tui-probe, namespace: default}
@@ -220,3 +243,12 @@ def test_read_only_is_proven_by_the_audit_log(monitor, control_plane, tmp_path):
     assert {"list", "watch"} <= verbs, verbs
     writes = [(e["verb"], e["requestURI"]) for e in events if e["verb"] not in READ_VERBS]
     assert writes == []
+
+
+def test_the_control_plane_talks_to_loopback_only(demo_cluster, control_plane):
+    """The Go binaries are outside the Python egress fence: what they are connected to, after
+    the scenario was loaded and other tests ran, is on loopback."""
+    for name, process in control_plane.processes.items():
+        peers = peers_of(process.pid)
+        assert peers, name  # at least the apiserver <-> etcd connection
+        assert all(ipaddress.ip_address(p).is_loopback for p in peers), (name, peers)
