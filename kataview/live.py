@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 from kataview.kube.cluster import ClusterWatcher, fetch_once
 from kataview.kube.connection import Connection, ConnectionSettings, connect, load_configuration
+from kataview.kube.pod_reads import KubePodReader
 from kataview.model.records import ClusterSnapshot
 from kataview.settings import Settings
 from kataview.sources import Publish, SourceInfo
@@ -108,6 +109,11 @@ class LiveSource:
             loaded = load_configuration(connection_settings(settings, kubeconfig))
             info = SourceInfo(loaded.context, loaded.configuration.host, namespace_of(settings))
         self.info = info
+        self._reader: KubePodReader | None = None  # while connected
+
+    def pod_reader(self) -> KubePodReader | None:
+        """The pod screens' GETs (YAML, describe, logs) over this source's connection."""
+        return self._reader
 
     def ssh_overrides(self) -> dict[str, Any]:
         """Nodes are reached over SSH as the settings say (a fixed snapshot has no nodes to reach)."""
@@ -115,11 +121,13 @@ class LiveSource:
 
     async def run(self, publish: Publish) -> None:
         connection = await connect(connection_settings(self.settings, self.kubeconfig))
+        self._reader = KubePodReader(connection.transport)
         try:
             watcher = ClusterWatcher(connection, namespace_of(self.settings), on_snapshot=publish)
             async with watcher:
                 await asyncio.Event().wait()  # until the app cancels us
         finally:
+            self._reader = None
             await connection.close()
 
 
@@ -133,6 +141,10 @@ class DemoSource:
         self.info = SourceInfo(DEMO_CONTEXT, f"https://127.0.0.1:{self.port}", namespace_of(settings))
         self.kubeconfig: str | None = None  # the demo's temp kubeconfig, while it runs
         self._ssh: dict[str, Any] = {}
+        self._live: LiveSource | None = None
+
+    def pod_reader(self) -> KubePodReader | None:
+        return self._live.pod_reader() if self._live is not None else None
 
     def ssh_overrides(self) -> dict[str, Any]:
         """SSHOptions overrides pointing at the demo's SSH node (empty until it runs)."""
@@ -141,10 +153,11 @@ class DemoSource:
     async def run(self, publish: Publish) -> None:
         async with demo_cluster(self.demo_size, port=self.port, ssh=self._ssh.update) as kubeconfig:
             self.kubeconfig = str(kubeconfig)
+            self._live = LiveSource(self.settings, self.kubeconfig, self.info)
             try:
-                await LiveSource(self.settings, self.kubeconfig, self.info).run(publish)
+                await self._live.run(publish)
             finally:
-                self.kubeconfig = None
+                self.kubeconfig, self._live = None, None
 
 
 def build_source(settings: Settings, demo_size: tuple[int | None, int | None] | None = None):

@@ -3,13 +3,17 @@
 A source runs until cancelled and calls `publish(snapshot, state)` whenever it has news; the
 UI never reaches into the kube layer itself. `make_app(settings, source)` takes any of these.
 The live and demo sources, and `build_source` that picks one, are in kataview.live.
+
+A source may also offer a `PodReader` (`pod_reader()`, None while it cannot read): single
+GETs the pod screens make on a key press, a pod as served and its container log, so the UI
+reads the workload without importing the kube layer.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import AsyncIterator, Callable, Protocol
 
 from kataview.model.records import ClusterSnapshot, WatchState
 
@@ -23,6 +27,25 @@ class SourceInfo:
     namespace: str | None = None  # None: all namespaces
 
 
+@dataclass(frozen=True)
+class LogRequest:
+    """What GET pods/NAME/log is asked for (the API's PodLogOptions that kataview uses)."""
+
+    container: str | None = None
+    follow: bool = False
+    previous: bool = False
+    tail_lines: int | None = None
+    limit_bytes: int | None = None
+
+
+class PodReader(Protocol):
+    async def pod_object(self, namespace: str, name: str) -> dict:
+        """The pod as the server serves it now (a fresh GET), as parsed JSON."""
+
+    def pod_log(self, namespace: str, name: str, request: LogRequest) -> AsyncIterator[str]:
+        """The container's log, a line at a time (without the newline); follows while asked."""
+
+
 class SnapshotSource(Protocol):
     info: SourceInfo
 
@@ -34,13 +57,17 @@ class StaticSource:
     """A fixed snapshot (tests, screenshots); `push` sends later ones, as a watch would."""
 
     def __init__(self, snapshot: ClusterSnapshot, state: WatchState | None = None,
-                 info: SourceInfo | None = None) -> None:
+                 info: SourceInfo | None = None, reader: PodReader | None = None) -> None:
         self.info = info or SourceInfo(context="static", server="https://127.0.0.1:6443")
+        self.reader = reader
         self._queue: asyncio.Queue[tuple[ClusterSnapshot, WatchState]] = asyncio.Queue()
         self._queue.put_nowait((snapshot, state or WatchState(phase="live", synced=5, total=5)))
 
     def push(self, snapshot: ClusterSnapshot, state: WatchState | None = None) -> None:
         self._queue.put_nowait((snapshot, state or WatchState(phase="live", synced=5, total=5)))
+
+    def pod_reader(self) -> PodReader | None:
+        return self.reader
 
     async def run(self, publish: Publish) -> None:
         while True:

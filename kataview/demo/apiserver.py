@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import secrets
 import shutil
 import tempfile
@@ -24,7 +25,7 @@ from typing import Callable, Iterable, Iterator
 import msgspec
 from aiohttp import web
 
-from . import discovery, reads, writes
+from . import discovery, pod_logs, reads, writes
 from . import status as st
 from .faults import Faults, Rbac
 from .kubeconfig import kubeconfig_yaml
@@ -54,6 +55,7 @@ class ApiServerDouble:
         self.faults = Faults()
         self.rbac = Rbac()
         self.bookmark_interval = 1.0
+        self.log_follow_interval = pod_logs.FOLLOW_INTERVAL  # seconds between followed log lines
         self.url = ""
         self.ca_path: Path | None = None
         self._dir: Path | None = None
@@ -194,11 +196,14 @@ class ApiServerDouble:
                         watch_path: bool) -> web.StreamResponse:
         watch = watch_path or query.get("watch") in ("1", "true", "True")
         verb = _verb(request.method, target, watch)
-        record.verb, record.resource = verb, target.resource.plural
-        if not self.rbac.allowed(record.user, target.resource.plural, verb):
+        plural = target.resource.plural + (f"/{target.subresource}" if target.subresource == "log" else "")
+        record.verb, record.resource = verb, plural
+        if not self.rbac.allowed(record.user, plural, verb):
             raise ApiError(st.forbidden(record.user, verb, target.resource, target.namespace,
                                         target.name))
         await self._apply_faults(target.resource)
+        if target.subresource == "log":
+            return await self._pod_log(request, query, target)
         if request.method == "GET":
             output = reads.negotiate(request.headers.get("Accept"))
             if watch:
@@ -214,6 +219,24 @@ class ApiServerDouble:
                 body = reads.render_one(target, obj, output, query, self.clock)
             return _json(body, 200, output.content_type)
         return await self._write(request, query, target)
+
+    async def _pod_log(self, request: web.Request, query: dict[str, str],
+                       target: Target) -> web.StreamResponse:
+        """GET pods/NAME/log (kataview.demo.pod_logs); any other verb is refused as the real one."""
+        if request.method != "GET":
+            raise ApiError(st.method_not_allowed())
+        pod = reads.get_one(self.store, dataclasses.replace(target, subresource=None))
+        container = pod_logs.pick_container(pod, query.get("container"))
+        previous = query.get("previous") in ("1", "true", "True")
+        body = pod_logs.cut(pod_logs.log_lines(pod, container, previous), query)
+        if query.get("follow") not in ("1", "true", "True") or previous:
+            return web.Response(body=body, status=200, content_type="text/plain")
+        response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
+        await response.prepare(request)
+        await response.write(body)
+        with contextlib.suppress(ConnectionError):
+            await pod_logs.follow(response, pod, container, self.clock, self.log_follow_interval)
+        return response
 
     async def _apply_faults(self, resource: Resource) -> None:
         plural = resource.plural
@@ -299,7 +322,7 @@ def parse_path(path: str) -> tuple[Target | None, bool]:
         return None, False
     name = rest[1] if len(rest) >= 2 else None
     sub = rest[2] if len(rest) == 3 else None
-    if sub not in (None, "status"):
+    if sub not in (None, "status") and not (sub == "log" and resource.plural == "pods"):
         return None, False
     return Target(resource, version, namespace, name, sub), watch
 
