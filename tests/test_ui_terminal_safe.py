@@ -149,3 +149,32 @@ def test_table_cells_are_measured_in_terminal_cells(text, width):
 
     cell = fit(text, width)
     assert cell_len(cell) == width and raw_controls(cell) == set()
+
+
+# ---- the guided setup's renderables (node output: preflight, a config's diff, messages) ------
+
+def rendered(renderable) -> str:
+    console = Console(file=io.StringIO(), width=160, force_terminal=False, color_system=None)
+    console.print(renderable)
+    return console.file.getvalue()
+
+
+@settings(max_examples=40, deadline=None)
+@example(HOSTILE)
+@given(hostile_text)
+def test_setup_pages_show_node_output_as_text(text):
+    from kataview.setup.preflight import PreflightReport
+    from kataview.setup.steps import StepPlan, StepResult, StepState
+    from kataview.ui.widgets.setup import guidance_text, plan_view, preflight_table, result_text
+
+    report = PreflightReport(node="n" + text, os="Debian" + text, kernel="6.1" + text, arch="x86" + text,
+                             virt_flag="vmx" + text, kvm="crw" + text, distribution="containerd" + text,
+                             runtime_version="2.0" + text, config_path="/etc/c" + text, config_problem=text,
+                             kata_handlers=("kata" + text,), kata_paths=("/opt/kata/bin/kata-runtime" + text,),
+                             kata_check=text, errors=(text,), notes={"n": text})
+    shown = [rendered(preflight_table(report)), rendered(guidance_text([("t" + text, "b" + text)]))]
+    for kind in ("diff", "yaml", "commands", "none"):
+        shown.append(rendered(plan_view(StepPlan("s", "summary" + text, "+ x = 1" + text, kind))))
+    shown.append(rendered(result_text(StepResult("s", "apply", StepState.FAILED, "it said " + text))))
+    for out in shown:
+        assert raw_controls(out, lines=True) == set()
