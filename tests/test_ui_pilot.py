@@ -440,3 +440,20 @@ async def test_the_clock_redraws_visible_lines_for_their_ages(monkeypatch):
         await pilot.pause(0.4)  # no new view: only the clock
         shown = min(len(table.lines), table.size.height - 1)
         assert set(range(1, shown + 1)) <= set(drawn)
+
+
+async def test_e_and_s_on_a_pod_say_kataview_does_not_and_show_the_kubectl_command():
+    app = make_app(frozen_settings(), classic_source())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot)
+        app.open_object("Pod", "uid-000008")
+        await until(pilot, lambda: isinstance(app.screen, PodDetailScreen))
+        pod = app.view.snapshot.pods["uid-000008"]
+        await pilot.press("e")
+        await pilot.press("s")
+        await pilot.pause()
+        texts = [(n.title, n.message) for n in app._notifications]
+        assert ("kataview does not edit pods; this would:",
+                f"kubectl --context kind-kata -n {pod.namespace} edit pod {pod.name}") in texts
+        assert any(title.startswith("kataview does not exec") and f"exec -it {pod.name} -c" in message
+                   for title, message in texts)

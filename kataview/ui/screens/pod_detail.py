@@ -11,6 +11,7 @@ worker fills the panel itself when the answer comes (no round trip through a mes
 from __future__ import annotations
 
 import asyncio
+import shlex
 from functools import partial
 
 from textual.app import ComposeResult
@@ -80,10 +81,23 @@ def event_rows(pod: Pod, snapshot: ClusterSnapshot) -> list[DetailRow]:
     }, {"TYPE": "warning" if event.type == "Warning" else ""}) for event in events[:50]]
 
 
+def kubectl_command(verb: str, pod: Pod, context: str) -> str:
+    """The kubectl command that edits the pod or opens a shell in its first container."""
+    words = ["kubectl", "--context", context, "-n", pod.namespace]
+    if verb == "edit":
+        words += ["edit", "pod", pod.name]
+    else:
+        container = pod.containers[0].name if pod.containers else ""
+        words += ["exec", "-it", pod.name, *(["-c", container] if container else []), "--", "sh"]
+    return shlex.join(words)
+
+
 class PodDetailScreen(DetailScreen):
     kind = "pod"
     CSS_PATH = [styles_dir() / "vm.tcss"]
-    BINDINGS = [Binding("r", "refresh_vm", "Refresh VM", id="refresh-vm")]
+    BINDINGS = [Binding("r", "refresh_vm", "Refresh VM", id="refresh-vm"),
+                Binding("e", "kubectl('edit')", "Edit (kubectl)", id="pod-edit"),
+                Binding("s", "kubectl('exec')", "Shell (kubectl)", id="pod-shell")]
 
     def __init__(self, uid: str) -> None:
         super().__init__(uid)
@@ -261,6 +275,15 @@ class PodDetailScreen(DetailScreen):
         self.app.record("info", f"trusted {error.fingerprint} for {error.host}:{error.port} "
                                 f"in {error.known_hosts}: {line.strip()}")
         self.fetch_vm()
+
+    def action_kubectl(self, verb: str) -> None:
+        """kataview never writes to the cluster nor execs into it: say so, with the command that would."""
+        if self.pod is None:
+            return
+        command = kubectl_command(verb, self.pod, self.app.source.info.context)
+        what = "edit pods" if verb == "edit" else "exec into containers"
+        self.app.record("info", f"kataview does not {what}; {command}")
+        self.notify(terminal_safe(command), title=f"kataview does not {what}; this would:", timeout=15)
 
     def action_refresh_vm(self) -> None:
         if self.vm_target is None:
