@@ -43,6 +43,7 @@ class KataviewApp(App):
     COMMANDS = App.COMMANDS | {PodCommands, NodeCommands, RuntimeClassCommands, ViewCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-ctrl-c"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("n", "namespace", "Namespace", id="namespace"),
         Binding("l", "log", "Log", id="log"),

@@ -32,10 +32,10 @@ class PodRow:
     and restarts are read from the pod when a visible row is drawn (150,000 rows are built,
     a screenful is shown)."""
 
-    __slots__ = ("key", "namespace", "name", "node", "runtime", "family", "created", "haystack",
+    __slots__ = ("key", "namespace", "name", "node", "runtime", "family", "handler", "created", "haystack",
                  "sort_key", "pod")
 
-    def __init__(self, pod: Pod, runtime: str, family: str) -> None:
+    def __init__(self, pod: Pod, runtime: str, family: str, handler: str | None = None) -> None:
         self.pod = pod
         self.key = pod.uid
         self.namespace = namespace = pod.namespace
@@ -43,13 +43,20 @@ class PodRow:
         self.node = node = pod.node_name or ""
         self.runtime = runtime
         self.family = family
+        self.handler = handler or ""
         self.created = pod.created
-        self.haystack = f"{namespace}\0{name}\0{node}".lower()
+        # every column shown, once per pod record (a status change is a new record, a new row);
+        # one column a line, so a regex's ^ and $ anchor at each column
+        self.haystack = f"{namespace}\n{name}\n{node}\n{pod.status_text}\n{runtime}\n{self.handler}\n{family}".lower()
         self.sort_key = f"{namespace}\0{name}\0{self.key}"  # unique: the same order however built
 
     @property
     def status(self) -> str:
         return self.pod.status_text
+
+    @property
+    def labels(self):
+        return self.pod.labels
 
     @property
     def ready(self) -> str:
@@ -73,6 +80,12 @@ class PodGroup:
     def key(self) -> str:
         return f"group:{self.label}"
 
+    @property
+    def tags(self) -> frozenset[str]:
+        """The words that name this group in the `/` filter: its runtime, handler and family."""
+        words = {self.label, self.label.split(" ")[0], self.handler or "", self.family}
+        return frozenset(word.lower() for word in words if word)
+
 
 @dataclass(frozen=True)
 class NodeRow:
@@ -88,6 +101,7 @@ class NodeRow:
     warning: str
     haystack: str
     namespace: str = ""
+    labels: Any = field(default_factory=dict, compare=False)  # for `/-l`
 
 
 @dataclass(frozen=True)
@@ -180,7 +194,7 @@ def build_pod_groups(snapshot: ClusterSnapshot, previous: dict[str, PodRow],
         for uid, pod in members[label].items():
             row = get(uid)
             if row is None or row.pod is not pod or row.runtime != label:
-                row = PodRow(pod, label, family)
+                row = PodRow(pod, label, family, runtime.handler)
             rows.append(row)
         rows.sort(key=_SORT_KEY)
         groups.append(_group(found, label, rows))
@@ -233,7 +247,7 @@ def update_pod_groups(found: Analysis, previous: ClusterView) -> list[PodGroup]:
             _remove_row(rows_of(resolve(old).label), f"{old.namespace}\0{old.name}\0{old.uid}", old.uid)
         if new is not None:
             runtime = resolve(new)
-            insort(rows_of(runtime.label), PodRow(new, runtime.label, runtime.family), key=_SORT_KEY)
+            insort(rows_of(runtime.label), PodRow(new, runtime.label, runtime.family, runtime.handler), key=_SORT_KEY)
     groups = []
     for label in found.group_order():
         rows = touched.get(label)
@@ -255,16 +269,19 @@ def node_row(node: Node, snapshot: ClusterSnapshot, pods: dict[str, int], warned
     if handlers.known_missing:
         handler_text += f" (lacks {','.join(handlers.known_missing)})"
     ready = {True: "Ready", False: "NotReady", None: "Unknown"}[node.ready]
+    roles = ",".join(node.roles) or "<none>"
     if node.unschedulable:
         ready += ",NoSched"
     kata = node.labels.get(KATA_NODE_LABEL, "")
     pods_text = " ".join(f"{label.split(' ')[0]}:{n}" for label, n in sorted(pods.items()))
     return NodeRow(
-        key=node.name, name=node.name, ready=ready, roles=",".join(node.roles) or "<none>",
+        key=node.name, name=node.name, ready=ready, roles=roles,
         runtime=node.container_runtime_version or "?", handlers=handler_text,
         kata=kata or "-", taints=",".join(str(t) for t in node.taints) or "-",
         pods=pods_text or "-", warning=WARNING_GLYPH if warned else "",
-        haystack=f"\0{node.name}\0{node.name}".lower())
+        labels=node.labels,
+        haystack="\n".join((node.name, ready, roles, node.container_runtime_version or "", handler_text, kata,
+                            pods_text)).lower())
 
 
 def scheduling_text(rc: RuntimeClass) -> str:
@@ -295,7 +312,9 @@ def runtime_class_row(rc: RuntimeClass, snapshot: ClusterSnapshot, pods: int, wa
         key=rc.name, name=rc.name, handler=rc.handler, family=analysis.runtime_family(rc.handler),
         overhead=overhead_text(rc), scheduling=scheduling_text(rc), pods=pods,
         nodes=f"{able}/{len(fits)}" + (f" {INFERRED_MARK}" if inferred else ""),
-        warning=WARNING_GLYPH if warned else "", haystack=f"\0{rc.name}\0{rc.handler}".lower())
+        warning=WARNING_GLYPH if warned else "",
+        haystack="\n".join((rc.name, rc.handler, analysis.runtime_family(rc.handler), overhead_text(rc),
+                            scheduling_text(rc))).lower())
 
 
 def finding_rows(snapshot: ClusterSnapshot, findings: list | None = None) -> list[FindingRow]:
@@ -309,7 +328,8 @@ def finding_rows(snapshot: ClusterSnapshot, findings: list | None = None) -> lis
             key=f"{finding.code}:{finding.kind}:{target}:{index}", severity=finding.severity,
             code=finding.code, kind=finding.kind, namespace=namespace, name=finding.name,
             target=f"{finding.kind} {target}", message=finding.message,
-            haystack=f"{namespace}\0{finding.name}\0{finding.message}".lower()))
+            haystack="\n".join((finding.severity, finding.code, finding.kind, namespace, finding.name,
+                                 finding.message)).lower()))
     rows.sort(key=lambda row: (order.get(row.severity, 3), row.kind, row.namespace, row.name))
     return rows
 

@@ -15,7 +15,9 @@ from kataview.ui.widgets.virtual_table import VirtualTable
 
 INTRO = ("Remap any key in $XDG_CONFIG_HOME/kataview/config.toml, e.g.\n"
          "  [keys]\n  quit = \"ctrl+q\"\n  filter = \"slash,f\"\n"
-         "Filter: plain text matches namespace, name or node; /regex/ or re:regex for a regex.")
+         "Filter: text matches any column shown (a runtime, handler or family word picks its groups:\n"
+         "  /kata is the Kata pods); !text inverts; -l app=nginx,tier!=db is a label selector;\n"
+         "  -f node=NAME one column; /regex/ or re:regex for a regex. Esc clears it.")
 
 
 def binding_lines(app, title: str, bindings: list[Binding], keymap: dict[str, str]) -> list[Content]:

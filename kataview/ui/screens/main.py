@@ -31,6 +31,7 @@ class MainScreen(Screen):
     AUTO_FOCUS = "#pods"
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter"),
         Binding("tab", "focus_pane(1)", "Next pane", id="focus-next-pane"),
         Binding("shift+tab", "focus_pane(-1)", "Prev pane", show=False, id="focus-previous-pane"),
         Binding("1", "show_pane('nodes')", "Nodes", show=False, id="pane-nodes"),
@@ -54,7 +55,7 @@ class MainScreen(Screen):
                                empty_text=EMPTY_TEXT["findings"])
             yield VirtualTable(pod_columns(self.app.now), id="pods", classes="pane -active", namespaced=True,
                                empty_text=EMPTY_TEXT["pods"])
-        yield Input(id="filter-input", select_on_focus=False, placeholder="filter: text, /regex/ or re:regex — Enter keeps, Esc clears")
+        yield Input(id="filter-input", select_on_focus=False, placeholder="filter: text, !text, -l app=x, -f node=x, /regex/ — Enter keeps, Esc clears")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -76,8 +77,8 @@ class MainScreen(Screen):
         self.table("runtime-classes").set_rows(view.runtime_classes)
         self.table("findings").set_rows(view.findings)
         self.table("pods").set_sections([
-            Section(group.key, group.rows, title=group.label, style=group.family, detail=group.detail)
-            for group in view.pod_groups])
+            Section(group.key, group.rows, title=group.label, style=group.family, detail=group.detail,
+                    tags=group.tags) for group in view.pod_groups])
         self.update_titles()
 
     def apply_namespace(self, namespace: str | None) -> None:
@@ -157,6 +158,11 @@ class MainScreen(Screen):
     @on(Input.Submitted, "#filter-input")
     def filter_submitted(self) -> None:
         self.close_filter(clear=False)
+
+    def action_clear_filter(self) -> None:
+        """Esc on a pane: drop the filter it keeps (k9s)."""
+        if self.table(self.active_pane).row_filter.active:
+            self.close_filter(clear=True)
 
     def close_filter(self, clear: bool) -> None:
         field = self.query_one("#filter-input", Input)

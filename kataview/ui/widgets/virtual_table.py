@@ -48,10 +48,17 @@ class Section:
     style: str | None = None
     noun: str = "pods"
     detail: str = ""
+    tags: frozenset[str] = frozenset()  # lowercase words naming the whole section (runtime, handler, family)
     _indexes: dict = field(default_factory=dict, repr=False)  # namespace -> HaystackIndex (regex)
 
-    def matching(self, row_filter: RowFilter, namespace: str | None, within: list | None = None) -> list:
-        """The rows that pass; `within` (earlier, looser matches) narrows the search."""
+    def matching(self, row_filter: RowFilter, namespace: str | None, within: list | None = None,
+                 by_tag: bool = False) -> list:
+        """The rows that pass; `within` (earlier, looser matches) narrows the search; by_tag:
+        the filter names sections, this one passes whole or not at all."""
+        if by_tag:
+            if (row_filter.text in self.tags) == row_filter.negate:
+                return []
+            return filter_rows(self.rows, RowFilter(), namespace)
         if within is not None:
             return filter_rows(within, row_filter)
         if row_filter.pattern is None:  # substring: one tight pass beats building an index
@@ -155,10 +162,15 @@ class VirtualTable(ScrollView, can_focus=True):
     def set_filter(self, text: str) -> RowFilter:
         anchor_key, anchor_offset = self._anchor()
         previous, self.row_filter = self.row_filter, parse_filter(text)
-        narrows = (previous.active and not previous.error and previous.pattern is None
-                   and self.row_filter.pattern is None and previous.text in self.row_filter.text)
+        new = self.row_filter
+        narrows = (previous.plain and new.plain and not previous.negate and not new.negate
+                   and not self.names_sections(new) and previous.text in new.text)
         self._rebuild(anchor_key, anchor_offset, narrow=narrows)
         return self.row_filter
+
+    def names_sections(self, row_filter: RowFilter) -> bool:
+        """A plain word that is some section's tag (`kata`) picks sections, not rows."""
+        return row_filter.plain and any(row_filter.text in section.tags for section in self.sections)
 
     def set_namespace(self, namespace: str | None) -> None:
         if not self.namespaced:
@@ -199,8 +211,9 @@ class VirtualTable(ScrollView, can_focus=True):
         namespace = self.namespace if self.namespaced else None
         earlier = self._matches if narrow and self._matches is not None else [None] * len(self.sections)
         self._matches = []
+        by_tag = self.names_sections(self.row_filter)
         for section, within in zip(self.sections, earlier):
-            matched = section.matching(self.row_filter, namespace, within)
+            matched = section.matching(self.row_filter, namespace, within, by_tag)
             self._matches.append(matched)
             count += len(matched)
             if section.title is not None and section.key is not None:
