@@ -24,12 +24,7 @@ from kataview.kube.informer import Backoff, Informer
 from test_kube_informer import pod, requests_for, running, until
 
 WINDOW = 4.0  # seconds a fault is watched for
-
-
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_home")  # HOME and XDG in tmp, no KUBECONFIG
 
 
 @pytest.fixture

@@ -6,6 +6,16 @@ from __future__ import annotations
 
 NAME_DOC = 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names'
 AGE_DOC = 'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata'
+# the real server describes both address columns with the same field doc (NodeStatus.addresses)
+NODE_ADDRESSES_DOC = ('List of addresses reachable to the node. Queried from cloud provider, if '
+                'available. More info: https://kubernetes.io/docs/reference/node/node-'
+                'status/#addresses Note: This field is declared as mergeable, but the merge key '
+                'is not sufficiently unique, which can cause data corruption when it is merged. '
+                'Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391'
+                ' for an example. Consumers should assume that addresses can change during the '
+                'lifetime of a Node. However, there are some exceptions where this may not be '
+                "possible, such as Pods that inherit a Node's address in its own status or "
+                'consumers of the downward API (status.hostIP).')
 
 
 def column(name: str, description: str = "", priority: int = 0, fmt: str = "") -> dict:
@@ -48,24 +58,8 @@ COLUMNS: dict[str, list[dict]] = {
         column('Roles', 'The roles of the node'),
         column('Age', AGE_DOC),
         column('Version', 'Kubelet Version reported by the node.'),
-        column('Internal-IP', ('List of addresses reachable to the node. Queried from cloud provider, if '
-                'available. More info: https://kubernetes.io/docs/reference/node/node-'
-                'status/#addresses Note: This field is declared as mergeable, but the merge key '
-                'is not sufficiently unique, which can cause data corruption when it is merged. '
-                'Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391'
-                ' for an example. Consumers should assume that addresses can change during the '
-                'lifetime of a Node. However, there are some exceptions where this may not be '
-                "possible, such as Pods that inherit a Node's address in its own status or "
-                'consumers of the downward API (status.hostIP).'), 1),
-        column('External-IP', ('List of addresses reachable to the node. Queried from cloud provider, if '
-                'available. More info: https://kubernetes.io/docs/reference/node/node-'
-                'status/#addresses Note: This field is declared as mergeable, but the merge key '
-                'is not sufficiently unique, which can cause data corruption when it is merged. '
-                'Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391'
-                ' for an example. Consumers should assume that addresses can change during the '
-                'lifetime of a Node. However, there are some exceptions where this may not be '
-                "possible, such as Pods that inherit a Node's address in its own status or "
-                'consumers of the downward API (status.hostIP).'), 1),
+        column('Internal-IP', NODE_ADDRESSES_DOC, 1),
+        column('External-IP', NODE_ADDRESSES_DOC, 1),
         column('OS-Image', ('OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 '
                 '(wheezy)).'), 1),
         column('Kernel-Version', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
