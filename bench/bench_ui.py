@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from kataview.model.records import WatchState  # noqa: E402
-from kataview.sources import StaticSource  # noqa: E402
+from kataview.sources.static import StaticSource  # noqa: E402
 from kataview.ui.app import make_app  # noqa: E402
 from kataview.ui.cluster_view import build_view  # noqa: E402
 from ui_fixtures import frozen_settings, generated_snapshot  # noqa: E402

@@ -26,10 +26,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from kataview.hosts.ssh import SSHPool  # noqa: E402
 from kataview.hosts.vmfacts import VMDetailGatherer  # noqa: E402
 from kataview.model.records import ClusterSnapshot, Node, NodeAddress, RuntimeClass  # noqa: E402
-from kataview.sources import SourceInfo, StaticSource  # noqa: E402
+from kataview.sources.base import SourceInfo  # noqa: E402
+from kataview.sources.static import StaticSource  # noqa: E402
 from kataview.ui.app import make_app  # noqa: E402
-from kataview.ui.screens.pod_detail import PodDetailScreen  # noqa: E402
 from kataview.ui.screens.main import MainScreen  # noqa: E402
+from kataview.ui.screens.pod_detail import PodDetailScreen  # noqa: E402
 from kataview.ui.widgets.vm_panel import VMPanel  # noqa: E402
 
 
@@ -141,7 +142,7 @@ async def test_host(rounds: int) -> None:
         pod = pod_for(vm, node.name)
         rc = RuntimeClass("kata-qemu", "kata-qemu")
         snapshot = ClusterSnapshot(nodes={node.name: node}, pods={pod.uid: pod}, runtime_classes={rc.name: rc})
-        from kataview.settings import Settings
+        from kataview.sources.settings import Settings
 
         app = make_app(Settings(), StaticSource(snapshot, None, SourceInfo("bench", "https://127.0.0.1:1")))
         app.vm_details = VMDetailGatherer(SSHPool(ssh_options(net)))
@@ -150,8 +151,8 @@ async def test_host(rounds: int) -> None:
 
 
 async def demo(rounds: int) -> None:
-    from kataview.live import DemoSource
-    from kataview.settings import Settings
+    from kataview.sources.live import DemoSource
+    from kataview.sources.settings import Settings
 
     settings = Settings(demo=True)
     app = make_app(settings, DemoSource(settings))

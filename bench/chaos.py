@@ -46,11 +46,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from kataview.cli.logsetup import setup_logging  # noqa: E402
 from kataview.demo.apiserver import ApiServerDouble, serve_in_thread  # noqa: E402
 from kataview.demo.scenario import classic_objects  # noqa: E402
-from kataview.live import LiveSource  # noqa: E402
-from kataview.logsetup import LoggedSource, setup_logging  # noqa: E402
-from kataview.settings import Settings  # noqa: E402
+from kataview.sources.live import LiveSource  # noqa: E402
+from kataview.sources.logged import LoggedSource  # noqa: E402
+from kataview.sources.settings import Settings  # noqa: E402
 
 USER = "system:serviceaccount:kataview:kataview-monitor"
 NODE = "k8s-worker"

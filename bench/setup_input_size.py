@@ -31,7 +31,7 @@ def config_of(size: int) -> str:
 
 def child(size: int) -> None:
     from kataview.setup import toml_edit
-    from kataview.setup.containerd import plan_containerd_patch
+    from kataview.setup.containerd.patch import plan_containerd_patch
 
     toml_edit.MAX_CONFIG_BYTES = max(toml_edit.MAX_CONFIG_BYTES, size + 1024)
     text = config_of(size)

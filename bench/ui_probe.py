@@ -31,8 +31,8 @@ import time
 os.environ.setdefault("XDG_STATE_HOME", tempfile.mkdtemp(prefix="kataview-bench-state-"))
 os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="kataview-bench-config-"))
 
-from kataview.live import LiveSource  # noqa: E402
-from kataview.settings import Settings  # noqa: E402
+from kataview.sources.live import LiveSource  # noqa: E402
+from kataview.sources.settings import Settings  # noqa: E402
 from kataview.ui.app import make_app  # noqa: E402
 
 

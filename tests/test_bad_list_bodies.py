@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from kataview.cli.report import failing
 from kataview.demo.apiserver import ApiServerDouble, serve_in_thread
 from kataview.demo.scenario import classic_objects
 from kataview.kube.cluster import ClusterWatcher, fetch_once
 from kataview.kube.connection import ConnectionSettings, connect
 from kataview.kube.informer import Backoff
 from kataview.model.exit_codes import Exit
-from kataview.report import failing
 
 from test_kube_informer import until
 

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from kataview import cli
+from kataview.cli import entry as cli
+from kataview.cli.vm import VMCommandError, parse_target
 from kataview.demo.scenario import classic_objects
 from kataview.demo.serve import serve_parser
-from kataview.vmcommand import VMCommandError, parse_target
 
 KATAVIEW = [sys.executable, "-m", "kataview"]
 
@@ -47,10 +47,10 @@ def test_every_option_has_a_help_text(command):
 
 
 def test_demo_options_reach_the_dashboard(monkeypatch):
-    import kataview.ui.run
+    import kataview.cli.tui
 
     seen = {}
-    monkeypatch.setattr(kataview.ui.run, "run_tui",
+    monkeypatch.setattr(kataview.cli.tui, "run_tui",
                         lambda settings, demo_size=None: seen.update(settings=settings, size=demo_size) or 0)
     assert cli.main(["demo", "--nodes", "3", "--pods", "40", "--read-only"]) == 0
     assert seen["size"] == (3, 40) and seen["settings"].read_only and seen["settings"].demo

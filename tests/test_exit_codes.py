@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kataview import cli
+from kataview.cli import entry as cli
 from kataview.model.exit_codes import COMMAND_CODES, MEANING, Exit
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -11,12 +11,13 @@ import time
 
 import pytest
 
-from kataview import logsetup
+from kataview.cli import logsetup
+from kataview.cli.logsetup import log_path, redact, setup_logging
 from kataview.demo.apiserver import serve_in_thread
 from kataview.demo.scenario import classic_objects
-from kataview.live import LiveSource
-from kataview.logsetup import LoggedSource, log_path, redact, setup_logging
-from kataview.settings import Settings
+from kataview.sources.live import LiveSource
+from kataview.sources.logged import LoggedSource
+from kataview.sources.settings import Settings
 from kataview.ui.app import make_app
 
 TOKEN = "tok-SECRET-7f3a9c1e5b2d"

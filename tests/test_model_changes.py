@@ -8,7 +8,7 @@ import random
 
 from kataview.demo.generator import generated_objects
 from kataview.model.changes import ChangeLog, Store, pod_changes
-from kataview.ui.demo_snapshot import snapshot_from_objects
+from kataview.sources.static import snapshot_from_objects
 
 
 def test_the_log_gives_the_keys_between_two_versions():

@@ -9,7 +9,7 @@ import random
 from kataview.demo.generator import generated_objects
 from kataview.model import analysis as a
 from kataview.model.records import LabelSelector, NetworkPolicy, OwnerRef
-from kataview.ui.demo_snapshot import snapshot_from_objects
+from kataview.sources.static import snapshot_from_objects
 
 
 def facts(found: a.Analysis) -> dict:

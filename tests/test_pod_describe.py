@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from kataview.demo.scenario import classic_objects
 from kataview.model.pod_describe import describe_pod
-from kataview.ui.demo_snapshot import snapshot_from_objects
+from kataview.sources.static import snapshot_from_objects
 
 NOW = datetime(2025, 3, 14, 12, 30, tzinfo=timezone.utc)
 

@@ -14,7 +14,7 @@ from kataview.demo.scenario import classic_objects
 from kataview.kube.connection import ConnectionSettings, connect
 from kataview.kube.errors import ApiError
 from kataview.kube.pod_reads import KubePodReader
-from kataview.sources import LogRequest
+from kataview.sources.base import LogRequest
 
 NOW = datetime(2025, 1, 15, 12, 0, 0, tzinfo=timezone.utc)
 

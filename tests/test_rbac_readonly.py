@@ -16,8 +16,8 @@ import yaml
 from kataview.demo.apiserver import serve_in_thread
 from kataview.demo.scenario import classic_objects
 from kataview.demo.sshnode import DemoSSHNode
-from kataview.live import LiveSource
-from kataview.settings import Settings
+from kataview.sources.live import LiveSource
+from kataview.sources.settings import Settings
 from kataview.ui.app import make_app
 from kataview.ui.screens.main import MainScreen
 

@@ -162,8 +162,8 @@ def monitor_events(control_plane) -> list[dict]:
 
 async def test_the_monitor_role_is_enough_on_the_real_server(monitor, control_plane, tmp_path,
                                                             isolated_home):
-    from kataview.live import LiveSource
-    from kataview.settings import Settings
+    from kataview.sources.live import LiveSource
+    from kataview.sources.settings import Settings
     from kataview.ui.app import make_app
 
     kubeconfig, _ = monitor
@@ -182,8 +182,8 @@ async def test_the_monitor_role_is_enough_on_the_real_server(monitor, control_pl
 
 async def test_without_watch_on_pods_the_real_403_is_named(monitor, control_plane, tmp_path,
                                                            isolated_home):
-    from kataview.live import LiveSource
-    from kataview.settings import Settings
+    from kataview.sources.live import LiveSource
+    from kataview.sources.settings import Settings
     from kataview.ui.app import make_app
 
     kubeconfig, tmp = monitor

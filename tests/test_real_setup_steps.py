@@ -16,9 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from kataview.kube.connection import ConnectionSettings, connect
-from kataview.setup.steps import SetupContext, StepState
-from kataview.setup.steps_kube import CreateRuntimeClass, IsolateNamespace, LabelAndTaintNode
-from kataview.setup.steps_smoke import SmokeTest
+from kataview.setup.steps.base import SetupContext, StepState
+from kataview.setup.steps.kube import CreateRuntimeClass, IsolateNamespace, LabelAndTaintNode
+from kataview.setup.steps.smoke import SmokeTest
 from kataview.setup.transcript import Transcript
 
 pytestmark = pytest.mark.integration

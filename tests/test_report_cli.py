@@ -13,9 +13,9 @@ import pytest
 
 from kataview.demo.apiserver import serve_in_thread
 from kataview.demo.scenario import classic_objects
-from kataview.live import LiveSource
 from kataview.model.exit_codes import Exit
-from kataview.settings import Settings
+from kataview.sources.live import LiveSource
+from kataview.sources.settings import Settings
 
 KATAVIEW = [sys.executable, "-m", "kataview"]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from kataview.cli.report import REPORT_API_VERSION, failing
 from kataview.demo.apiserver import serve_in_thread
 from kataview.demo.scenario import classic_objects
 from kataview.model.exit_codes import Exit
-from kataview.report import REPORT_API_VERSION, failing
 
 
 def report_with(*severities: str, unreadable: dict | None = None) -> dict:

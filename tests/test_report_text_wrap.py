@@ -12,12 +12,12 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
+from kataview.cli.report import build_report
+from kataview.cli.report_text import print_report
+from kataview.cli.text_table import TextTable, fitted, wrap
 from kataview.demo.scenario import classic_objects
-from kataview.report import build_report
-from kataview.report_text import print_report
-from kataview.sources import SourceInfo
-from kataview.text_table import TextTable, fitted, wrap
-from kataview.ui.demo_snapshot import snapshot_from_objects
+from kataview.sources.base import SourceInfo
+from kataview.sources.static import snapshot_from_objects
 
 NOW = datetime(2026, 11, 22, 5, 10, tzinfo=timezone.utc)
 

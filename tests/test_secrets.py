@@ -129,8 +129,8 @@ def test_exec_plugin_stderr_refresh_token_is_redacted(tmp_path):
 
 
 async def test_tui_header_and_log_screen_hold_no_echoed_token(tmp_path, ui_home):
-    from kataview.live import LiveSource
-    from kataview.settings import Settings
+    from kataview.sources.live import LiveSource
+    from kataview.sources.settings import Settings
     from kataview.ui.app import make_app
     from test_ui_terminal_safe import screen_text
 

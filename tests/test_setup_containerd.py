@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kataview.setup.containerd import ConfigError, plan_containerd_patch
-from kataview.setup.containerd_inspect import inspect_containerd_config
-from kataview.setup.containerd_schema import check_runtime_keys, runtime_key_findings
-from kataview.setup.containerd_dropin import imports_cover, plan_containerd_dropin
+from kataview.setup.containerd.dropin import imports_cover, plan_containerd_dropin
+from kataview.setup.containerd.inspect import inspect_containerd_config
+from kataview.setup.containerd.patch import ConfigError, plan_containerd_patch
+from kataview.setup.containerd.schema import check_runtime_keys, runtime_key_findings
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 CONFIGS = CORPUS / "containerd-config"

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from conftest import require_root
-from kataview.setup.containerd import plan_containerd_patch
-from kataview.setup.containerd_dropin import plan_containerd_dropin
+from kataview.setup.containerd.dropin import plan_containerd_dropin
+from kataview.setup.containerd.patch import plan_containerd_patch
 from kataview.setup.filewrite import atomic_write, backup
 from kataview.setup.toml_edit import ConfigError
 from realbuilds import require_built
@@ -207,6 +207,6 @@ def test_containerd2_daemon_loads_kata_and_undo_removes_it(containerd2_daemon):
 def test_version_of_the_real_2x_binary_is_read(containerd2: str):
     """`containerd --version` of 2.x ("containerd github.com/containerd/containerd/v2 v2.4.2"):
     the setup reads 2.4, which allows drop-in mode."""
-    from kataview.setup.containerd_command import detect_containerd_version
+    from kataview.setup.containerd.version import detect_containerd_version
     version, source = detect_containerd_version(None, which=lambda name: containerd2)
     assert version == (2, 4) and containerd2 in source

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from kataview.cli import setup_containerd
+from kataview.cli.setup_containerd import main
 from kataview.model.exit_codes import Exit
-from kataview.setup import containerd_command
-from kataview.setup.containerd_command import main
 from kataview.setup.filewrite import atomic_write, backup_name
 
 V2_CONFIG = '''version = 2
@@ -29,7 +29,7 @@ DOCKER = '#   Copyright 2018-2022 Docker Inc.\n\ndisabled_plugins = ["cri"]\n'
 @pytest.fixture(autouse=True)
 def no_real_containerd(monkeypatch):
     """The CLI's own containerd check is exercised in test_setup_containerd_real.py."""
-    monkeypatch.setattr(containerd_command, "containerd_check", lambda *a, **k: None)
+    monkeypatch.setattr(setup_containerd, "containerd_check", lambda *a, **k: None)
 
 
 def run(*argv: str, **kwargs) -> tuple[int, str, str]:
@@ -167,7 +167,7 @@ def test_dropin_refused_on_containerd_1x(config: Path, tmp_path: Path):
 
 
 def test_dropin_assumes_1x_without_containerd(config: Path, tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(containerd_command.shutil, "which", lambda name: None)
+    monkeypatch.setattr("shutil.which", lambda name: None)
     code, _, err = run("--config", str(config), "--drop-in", str(tmp_path / "kata.toml"))
     assert code == Exit.CONFIG and "assuming 1.x" in err
 

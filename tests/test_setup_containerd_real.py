@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import require_part
-from kataview.setup import containerd_command
-from kataview.setup.containerd import plan_containerd_patch
+from kataview.cli import setup_containerd
+from kataview.setup.containerd.patch import plan_containerd_patch
 from kataview.setup.toml_edit import ConfigError
 
 pytestmark = pytest.mark.integration
@@ -142,7 +142,7 @@ def test_cli_checks_with_containerd_before_rename(tmp_path: Path, containerd: st
     config = tmp_path / "config.toml"
     config.write_text(WRITTEN["debian.toml"])
     out, err = io.StringIO(), io.StringIO()
-    assert containerd_command.main(["--config", str(config)], out=out, err=err) == 0
+    assert setup_containerd.main(["--config", str(config)], out=out, err=err) == 0
     assert "kata" in dump(containerd, config)["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]
 
 
@@ -150,7 +150,7 @@ def test_containerd_check_rejects_a_bad_temp_file(tmp_path: Path, containerd: st
     bad = tmp_path / "bad.toml"
     bad.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.kata]\n'
                    '  runtime_type = "io.containerd.kata.v2"\n  runtime_type = "again"\n')
-    check = containerd_command.containerd_check(tmp_path / "config.toml", "kata", (1, 6))
+    check = setup_containerd.containerd_check(tmp_path / "config.toml", "kata", (1, 6))
     assert check is not None
     with pytest.raises(ConfigError) as caught:
         check(bad)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kataview.cli import setup_crio
 from kataview.model.exit_codes import Exit
-from kataview.setup import crio_command
 from kataview.setup.crio import (DEFAULT_SHIM, crio_runtimes, dropin_name, inspect_crio_config,
                                  plan_crio_dropin)
 from kataview.setup.toml_edit import ConfigError
@@ -72,7 +72,7 @@ def effective(folder: Path, handler: str, main: Path | None = None) -> dict:
 
 def run(argv, **kw):
     out, err = io.StringIO(), io.StringIO()
-    code = crio_command.main(argv, out=out, err=err, **kw)
+    code = setup_crio.main(argv, out=out, err=err, **kw)
     return code, out.getvalue(), err.getvalue()
 
 

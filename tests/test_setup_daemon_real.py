@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kataview.setup.containerd import plan_containerd_patch
+from kataview.setup.containerd.patch import plan_containerd_patch
 from kataview.setup.cri_status import CriStatus, CriStatusError, cri_status_sync
 from kataview.setup.filewrite import atomic_write, backup
 from tests.conftest import require_part, require_root

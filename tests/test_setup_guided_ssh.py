@@ -26,7 +26,7 @@ from kataview.hosts.ssh import SSHPool
 from kataview.kube.connection import ConnectionSettings, connect
 from kataview.setup.remote_commands import SetupCommand
 from kataview.setup.session import GuidedSession, transcript_path
-from kataview.setup.steps import StepState
+from kataview.setup.steps.base import StepState
 from kataview.setup.transcript import read_transcript
 from tests.conftest import require_part
 from tests.test_setup_daemon_real import CONTROL

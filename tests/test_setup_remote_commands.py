@@ -13,7 +13,7 @@ from kataview.hosts.allowlist import is_allowed
 from kataview.setup.guidance import install_guidance
 from kataview.setup.preflight import parse_preflight, with_second
 from kataview.setup.remote_commands import SetupCommand, command_from_line, is_setup_command
-from kataview.setup.steps_smoke import guest_kernel_version, smoke_pod_manifest
+from kataview.setup.steps.smoke import guest_kernel_version, smoke_pod_manifest
 
 RESTART = ("systemctl", "restart", "containerd")
 hostile = st.text() | st.sampled_from(["$(reboot)", "/etc/containerd/config.toml;reboot", "/etc/../shadow",

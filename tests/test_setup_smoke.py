@@ -10,8 +10,8 @@ import json
 from kataview.demo.apiserver import ApiServerDouble
 from kataview.demo.scenario import classic_objects
 from kataview.kube.connection import ConnectionSettings, connect
-from kataview.setup.steps import SetupContext, StepState
-from kataview.setup.steps_smoke import SmokeTest
+from kataview.setup.steps.base import SetupContext, StepState
+from kataview.setup.steps.smoke import SmokeTest
 
 POD = "/api/v1/namespaces/default/pods/kataview-smoke"
 

@@ -15,8 +15,8 @@ from kataview.demo.scenario import classic_objects
 from kataview.kube.connection import ConnectionSettings, connect
 from kataview.setup.cri_status import CriStatus, CriStatusError, RuntimeCondition
 from kataview.setup.manifests import KATA_DEPLOY, UNTRUSTED_SPLIT, runtime_class_manifest
-from kataview.setup.steps import PatchRuntimeConfig, SetupContext, StepState
-from kataview.setup.steps_kube import (CreateRuntimeClass, IsolateNamespace, LabelAndTaintNode,
+from kataview.setup.steps.base import PatchRuntimeConfig, SetupContext, StepState
+from kataview.setup.steps.kube import (CreateRuntimeClass, IsolateNamespace, LabelAndTaintNode,
                                        SetupFlow)
 from kataview.setup.transcript import Transcript, read_transcript
 

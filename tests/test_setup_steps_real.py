@@ -11,8 +11,8 @@ import pytest
 from kataview.demo.apiserver import ApiServerDouble
 from kataview.demo.scenario import classic_objects
 from kataview.kube.connection import ConnectionSettings, connect
-from kataview.setup.steps import SetupContext, StepState
-from kataview.setup.steps_kube import SetupFlow
+from kataview.setup.steps.base import SetupContext, StepState
+from kataview.setup.steps.kube import SetupFlow
 from kataview.setup.transcript import Transcript, read_transcript
 from tests.conftest import require_part, require_root
 from tests.test_setup_daemon_real import Daemon, daemon_config

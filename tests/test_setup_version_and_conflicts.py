@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from conftest import require_part
+from kataview.cli import setup_containerd
+from kataview.cli.setup_containerd import main
 from kataview.model.exit_codes import Exit
 from kataview.model.records import Node
-from kataview.setup import containerd_command
-from kataview.setup.containerd_command import main
 from kataview.setup.executor import LocalExecutor
 from kataview.setup.preflight import PreflightReport
 from kataview.setup.session import containerd_version_for
-from kataview.setup.steps import PatchRuntimeConfig, SetupContext
+from kataview.setup.steps.base import PatchRuntimeConfig, SetupContext
 
 V3_CONFIG = 'version = 3\n[plugins."io.containerd.cri.v1.runtime".containerd]\n  default_runtime_name = "runc"\n'
 V2_OLD_KATA = ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
@@ -28,7 +28,7 @@ V2_OLD_KATA = ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.run
 
 @pytest.fixture(autouse=True)
 def no_containerd_check(monkeypatch):
-    monkeypatch.setattr(containerd_command, "containerd_check", lambda *a, **k: None)
+    monkeypatch.setattr(setup_containerd, "containerd_check", lambda *a, **k: None)
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -88,7 +88,7 @@ def test_conflict_says_what_it_would_change_and_add_to_a_list(tmp_path: Path):
 
 
 def test_crio_conflict_says_why(tmp_path: Path):
-    from kataview.setup.crio_command import main as crio_main
+    from kataview.cli.setup_crio import main as crio_main
 
     confd = tmp_path / "crio.conf.d"
     confd.mkdir()

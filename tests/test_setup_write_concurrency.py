@@ -20,7 +20,7 @@ V2_CONFIG = ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  d
 def start(target: str, *argv: str) -> subprocess.Popen:
     """`kataview setup TARGET ...` as its own process (the command module's entry point: the
     same main as through kataview.cli, without loading the rest of the CLI 20 times)."""
-    return subprocess.Popen([sys.executable, "-m", f"kataview.setup.{target}_command", *argv], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", f"kataview.cli.setup_{target}", *argv], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "LC_ALL": "C"})
 
 
@@ -91,9 +91,9 @@ def test_backup_names_are_claimed_without_clobbering(tmp_path: Path):
 def test_a_run_waits_for_the_lock_and_gives_up_with_a_clear_message(tmp_path: Path, monkeypatch):
     import io
 
+    from kataview.cli.setup_containerd import main
     from kataview.model.exit_codes import Exit
     from kataview.setup import config_write
-    from kataview.setup.containerd_command import main
 
     config = tmp_path / "config.toml"
     config.write_text(V2_CONFIG)
@@ -112,8 +112,8 @@ def test_a_run_waits_for_the_lock_and_gives_up_with_a_clear_message(tmp_path: Pa
 def test_a_config_in_a_missing_directory_is_refused_not_a_lock_failure(tmp_path: Path):
     import io
 
+    from kataview.cli.setup_containerd import main
     from kataview.model.exit_codes import Exit
-    from kataview.setup.containerd_command import main
 
     err = io.StringIO()
     config = tmp_path / "no-such-dir" / "config.toml"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from kataview.cli import setup_containerd
+from kataview.cli.setup_containerd import main as containerd_main
 from kataview.model.exit_codes import Exit
-from kataview.setup import containerd_command
-from kataview.setup.containerd_command import main as containerd_main
 
 V2_CONFIG = ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
              '  runtime_type = "io.containerd.runc.v2"\n')
@@ -20,7 +20,7 @@ V2_CONFIG = ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runti
 @pytest.fixture(autouse=True)
 def no_real_containerd(monkeypatch):
     """containerd's own check of the result is exercised in test_setup_containerd_real.py."""
-    monkeypatch.setattr(containerd_command, "containerd_check", lambda *a, **k: None)
+    monkeypatch.setattr(setup_containerd, "containerd_check", lambda *a, **k: None)
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -113,7 +113,7 @@ def test_a_huge_sparse_config_is_refused_without_reading_it(config: Path):
 
 
 def test_a_crio_dropin_over_the_limit_is_refused_naming_it(tmp_path: Path):
-    from kataview.setup.crio_command import main as crio_main
+    from kataview.cli.setup_crio import main as crio_main
 
     confd = tmp_path / "crio.conf.d"
     confd.mkdir()
@@ -127,7 +127,7 @@ def test_a_crio_dropin_over_the_limit_is_refused_naming_it(tmp_path: Path):
 
 def test_text_over_the_limit_is_refused_by_the_parser_too():
     """The guided setup reads configs over SSH: the same limit applies before parsing."""
-    from kataview.setup.containerd import plan_containerd_patch
+    from kataview.setup.containerd.patch import plan_containerd_patch
     from kataview.setup.toml_edit import ConfigError
 
     with pytest.raises(ConfigError) as caught:
@@ -190,7 +190,7 @@ def test_an_attribute_that_cannot_be_kept_refuses_the_write(config: Path):
     capability = struct.pack("<IIIII", 0x02000000, 1 << 10, 0, 0, 0)  # v2: cap_net_bind_service
     os.setxattr(config, "security.capability", capability)
     result = subprocess.run([setpriv, "--bounding-set=-setfcap", "--inh-caps=-setfcap", sys.executable,
-                             "-m", "kataview.setup.containerd_command", "--config", str(config)],
+                             "-m", "kataview.cli.setup_containerd", "--config", str(config)],
                             capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PATH": "/nonexistent"})
     assert result.returncode == Exit.WRITE_FAILED, result.stderr
@@ -227,7 +227,7 @@ def test_a_read_only_config_is_not_rewritten_unless_forced(config: Path):
 
 
 def test_read_only_output_and_crio_dropin_are_refused_too(config: Path, tmp_path: Path):
-    from kataview.setup.crio_command import main as crio_main
+    from kataview.cli.setup_crio import main as crio_main
 
     output = tmp_path / "out.toml"
     output.write_text("old\n")

@@ -16,16 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hostile import HOSTILE, hostile_text, poison, poison_objects, raw_controls
+from kataview.cli.logsetup import error_text, setup_logging
+from kataview.cli.report import build_report
+from kataview.cli.report_text import print_report, report_console
+from kataview.cli.vm import print_detail
 from kataview.demo.apiserver import serve_in_thread
 from kataview.demo.scenario import classic_objects
-from kataview.logsetup import error_text, setup_logging
 from kataview.model.records import ClusterSnapshot
 from kataview.model.terminal_text import terminal_safe, terminal_safe_tree
 from kataview.model.vm import GuestMetrics, Sandbox, VMDetail
-from kataview.report import build_report
-from kataview.report_text import print_report, report_console
-from kataview.sources import SourceInfo
-from kataview.vmcommand import print_detail
+from kataview.sources.base import SourceInfo
 from ui_fixtures import classic_snapshot
 
 KATAVIEW = [sys.executable, "-m", "kataview"]
@@ -160,7 +160,7 @@ def test_error_text_is_terminal_safe(text):
 
 
 def test_uncaught_error_of_a_command_is_printed_terminal_safe(tmp_path):
-    code = ("import sys; from kataview.logsetup import setup_logging; setup_logging(interactive=False);"
+    code = ("import sys; from kataview.cli.logsetup import setup_logging; setup_logging(interactive=False);"
             f"raise RuntimeError({HOSTILE!r})")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
                           env=_env(tmp_path))
@@ -171,7 +171,7 @@ def test_uncaught_error_of_a_command_is_printed_terminal_safe(tmp_path):
 def test_wide_pod_lines_are_safe_and_aligned_in_cells():
     from rich.cells import cell_len
 
-    from kataview.report_text import pod_lines
+    from kataview.cli.report_text import pod_lines
 
     snapshot = classic_snapshot()
     pods = dict(snapshot.pods)

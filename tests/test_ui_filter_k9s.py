@@ -7,9 +7,9 @@ import pytest
 
 from kataview.model.label_query import parse_label_selector
 from kataview.model.records import SelectorRequirement
-from kataview.sources import StaticSource
+from kataview.sources.static import StaticSource
+from kataview.sources.static import classic_demo_snapshot
 from kataview.ui.app import make_app
-from kataview.ui.demo_snapshot import classic_demo_snapshot
 from kataview.ui.widgets.virtual_table import SectionHeader, VirtualTable
 from test_ui_pilot import started
 from ui_fixtures import FROZEN_NOW, frozen_settings

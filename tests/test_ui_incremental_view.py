@@ -9,8 +9,8 @@ import random
 from kataview.demo.generator import generated_objects
 from kataview.model import analysis as sa
 from kataview.model.records import WatchState
+from kataview.sources.static import snapshot_from_objects
 from kataview.ui.cluster_view import build_view
-from kataview.ui.demo_snapshot import snapshot_from_objects
 
 
 def shown(view) -> dict:

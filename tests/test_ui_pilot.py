@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from kataview.model.records import WatchState
-from kataview.sources import StaticSource
+from kataview.sources.static import StaticSource
 from kataview.ui.app import make_app
 from kataview.ui.screens.log import LogScreen
 from kataview.ui.screens.main import MainScreen

@@ -8,10 +8,11 @@ import time
 
 from ui_fixtures import classic_snapshot, frozen_settings
 
-from kataview.live import DemoSource
 from kataview.model.records import ClusterSnapshot, WatchState
 from kataview.setup.demo_session import DemoSetupSession
-from kataview.sources import SourceInfo, StaticSource
+from kataview.sources.base import SourceInfo
+from kataview.sources.live import DemoSource
+from kataview.sources.static import StaticSource
 from kataview.ui.app import make_app
 from kataview.ui.screens.setup import SetupScreen
 from kataview.ui.screens.setup_steps import NodePickScreen, PreflightScreen, StepScreen

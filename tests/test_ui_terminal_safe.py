@@ -20,7 +20,8 @@ from hostile import HOSTILE, hostile_text, poison, raw_controls
 from kataview.hosts.errors import NodeError
 from kataview.model.records import WatchState
 from kataview.model.vm import GuestMetrics, Sandbox, VMDetail
-from kataview.sources import SourceInfo, StaticSource
+from kataview.sources.base import SourceInfo
+from kataview.sources.static import StaticSource
 from kataview.ui.app import make_app
 from kataview.ui.screens.node_detail import NodeDetailScreen
 from kataview.ui.screens.pod_detail import PodDetailScreen
@@ -164,7 +165,7 @@ def rendered(renderable) -> str:
 @given(hostile_text)
 def test_setup_pages_show_node_output_as_text(text):
     from kataview.setup.preflight import PreflightReport
-    from kataview.setup.steps import StepPlan, StepResult, StepState
+    from kataview.setup.steps.base import StepPlan, StepResult, StepState
     from kataview.ui.widgets.setup import guidance_text, plan_view, preflight_table, result_text
 
     report = PreflightReport(node="n" + text, os="Debian" + text, kernel="6.1" + text, arch="x86" + text,

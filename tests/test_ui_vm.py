@@ -11,10 +11,11 @@ from testhosts import pod_for, ssh_options, testnet  # noqa: F401
 
 from kataview.hosts.ssh import SSHOptions, SSHPool
 from kataview.hosts.vmfacts import VMDetailGatherer
-from kataview.live import DemoSource, free_loopback_port
 from kataview.model.records import ClusterSnapshot, Node, NodeAddress, Pod, RuntimeClass
-from kataview.settings import Settings
-from kataview.sources import SourceInfo, StaticSource
+from kataview.sources.base import SourceInfo
+from kataview.sources.live import DemoSource, free_loopback_port
+from kataview.sources.settings import Settings
+from kataview.sources.static import StaticSource
 from kataview.ui.app import make_app
 from kataview.ui.screens.host_key import HostKeyScreen
 from kataview.ui.screens.pod_detail import PodDetailScreen

@@ -8,7 +8,7 @@ import json
 import pytest
 from testhosts import testnet  # noqa: F401
 
-from kataview import cli
+from kataview.cli import entry as cli
 from kataview.demo.apiserver import serve_in_thread
 from kataview.demo.scenario import classic_objects
 from kataview.model.demo_node import DEMO_NODE_ANNOTATION
@@ -98,8 +98,8 @@ def test_vm_bad_target_and_missing_pod(home, capsys):
 
 
 def test_text_output_names_every_fact(capsys):
+    from kataview.cli.vm import print_detail
     from kataview.model.vm import GuestMetrics, Sandbox, VMDetail, vm_detail_json
-    from kataview.vmcommand import print_detail
 
     detail = VMDetail(node="n", address="10.0.0.5", sandbox=Sandbox("a" * 64, "ns", "p", found_by="crictl"),
                       kind="qemu", pid=42, vcpus_boot=1.0, vcpus_max=4, memory_mib=2048, memory_max_mib=4096,

@@ -14,9 +14,9 @@ from kataview.demo.apiserver import ApiServerDouble
 from kataview.kube.cluster import ClusterWatcher
 from kataview.kube.connection import ConnectionSettings, connect
 from kataview.kube.informer import Backoff
-from kataview.logsetup import LoggedSource
 from kataview.model.records import ClusterSnapshot, WatchState
-from kataview.sources import StaticSource
+from kataview.sources.logged import LoggedSource
+from kataview.sources.static import StaticSource
 from kataview.ui.app import make_app
 
 from test_kube_informer import until

@@ -13,8 +13,9 @@ from kataview.model.records import (
     ClusterSnapshot, Condition, ContainerStatus, Event, Node, NodeAddress, OwnerRef, Pod,
     RuntimeClass, RuntimeHandler, Taint, Toleration, WatchState,
 )
-from kataview.settings import Settings
-from kataview.sources import SourceInfo, StaticSource
+from kataview.sources.base import SourceInfo
+from kataview.sources.settings import Settings
+from kataview.sources.static import StaticSource
 
 FROZEN_NOW = datetime(2025, 3, 14, 12, 30, 0, tzinfo=timezone.utc)
 KATA = "katacontainers.io/kata-runtime"

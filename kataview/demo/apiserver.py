@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator
 import msgspec
 from aiohttp import web
 
-from . import discovery, pod_logs, reads, writes
+from . import api_discovery, pod_logs, reads, writes
 from . import status as st
 from .faults import Faults, Rbac
 from .kubeconfig import kubeconfig_yaml
@@ -171,23 +171,23 @@ class ApiServerDouble:
         return await self._resource(request, query, record, target, watch_path)
 
     def _discovery(self, path: str, accept: str) -> tuple[dict, str] | None:
-        aggregated = discovery.wants_aggregated(accept)
+        aggregated = api_discovery.wants_aggregated(accept)
         if path in ("/api", "/apis") and aggregated:
-            return discovery.aggregated(path == "/api", aggregated), aggregated
+            return api_discovery.aggregated(path == "/api", aggregated), aggregated
         if path == "/version":
-            return discovery.VERSION, "application/json"
+            return api_discovery.VERSION, "application/json"
         if path == "/api":
-            return discovery.api_versions(f"{self.host}:{self.port}"), "application/json"
+            return api_discovery.api_versions(f"{self.host}:{self.port}"), "application/json"
         if path == "/apis":
-            return discovery.api_group_list(), "application/json"
+            return api_discovery.api_group_list(), "application/json"
         parts = path.strip("/").split("/")
         if parts[0] == "api" and len(parts) == 2:
-            doc = discovery.api_resource_list("", parts[1])
+            doc = api_discovery.api_resource_list("", parts[1])
             return (doc, "application/json") if doc else None
         if parts[0] == "apis" and len(parts) == 2 and parts[1] in GROUPS:
-            return discovery.api_group(parts[1]), "application/json"
+            return api_discovery.api_group(parts[1]), "application/json"
         if parts[0] == "apis" and len(parts) == 3:
-            doc = discovery.api_resource_list(parts[1], parts[2])
+            doc = api_discovery.api_resource_list(parts[1], parts[2])
             return (doc, "application/json") if doc else None
         return None
 

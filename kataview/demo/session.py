@@ -1,7 +1,7 @@
 """The demo cluster's one lifecycle: the API server double, its kubeconfig, the SSH node that
 answers for every demo node, and DemoMotion; then all of it stopped, in reverse.
 
-`kataview --demo` (kataview.live.demo_cluster) and `kataview demo --serve` (serve.py) both
+`kataview --demo` (kataview.sources.live.demo_cluster) and `kataview demo --serve` (serve.py) both
 run it. Everything listens on 127.0.0.1 only, and the ssh config written maps every node
 name to the SSH node there: the scenario's node addresses (192.168.122.x) are never dialed.
 """

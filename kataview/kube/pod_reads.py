@@ -1,5 +1,5 @@
 """The pod screens' GETs: one pod as served, and its container log (the pods/log
-subresource; a GET, so the read-only guard lets it through). kataview.sources.PodReader."""
+subresource; a GET, so the read-only guard lets it through). kataview.sources.base.PodReader."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def pod_path(namespace: str, name: str) -> str:
 
 
 def log_query(request: Any) -> dict[str, str]:
-    """PodLogOptions as query parameters (request: a kataview.sources.LogRequest)."""
+    """PodLogOptions as query parameters (request: a kataview.sources.base.LogRequest)."""
     query: dict[str, str] = {}
     if request.container:
         query["container"] = request.container

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from kataview.setup.containerd import Conflict, PlanVerdict, unified_diff
-from kataview.setup.containerd_schema import CRIO_KEY_REASONS, Finding, handler_name_problem
+from kataview.setup.containerd.patch import Conflict, PlanVerdict, unified_diff
+from kataview.setup.containerd.schema import CRIO_KEY_REASONS, Finding, handler_name_problem
 from kataview.setup.toml_edit import ConfigError, parse_toml, render_header, render_value, scan_layout
 
 DEFAULT_SHIM = "/usr/bin/containerd-shim-kata-v2"

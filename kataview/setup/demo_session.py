@@ -13,9 +13,9 @@ from kataview.setup.executor import CommandResult
 from kataview.setup.guidance import install_guidance
 from kataview.setup.preflight import PreflightReport
 from kataview.setup.session import Guided
-from kataview.setup.steps import SetupContext
-from kataview.setup.steps_kube import IsolateNamespace, SetupFlow
-from kataview.setup.steps_smoke import SmokeTest
+from kataview.setup.steps.base import SetupContext
+from kataview.setup.steps.kube import IsolateNamespace, SetupFlow
+from kataview.setup.steps.smoke import SmokeTest
 from kataview.setup.transcript import Transcript
 
 FROZEN_NOW = datetime(2025, 3, 14, 12, 30, 0, tzinfo=timezone.utc)

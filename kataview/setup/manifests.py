@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from kataview.model.runtime import KATA_NODE_LABEL
-from kataview.setup.containerd_schema import handler_name_problem
+from kataview.setup.containerd.schema import handler_name_problem
 
 __all__ = ["KATA_DEPLOY", "PLACEMENTS", "UNTRUSTED_SPLIT", "Placement", "network_policy_manifest",
            "runtime_class_manifest", "to_yaml", "tolerations_for"]

@@ -16,7 +16,7 @@ from kataview.hosts import preflight_commands as pre
 from kataview.hosts.ps import parse_ps
 from kataview.hosts.ssh import SSHPool
 from kataview.model.records import Node
-from kataview.setup.containerd_inspect import inspect_containerd_config
+from kataview.setup.containerd.inspect import inspect_containerd_config
 from kataview.setup.toml_edit import ConfigError
 
 __all__ = ["DISTRIBUTIONS", "Check", "Distribution", "PreflightReport", "parse_preflight", "run_preflight"]

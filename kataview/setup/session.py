@@ -24,9 +24,9 @@ from kataview.model.records import Node
 from kataview.setup.guidance import install_guidance
 from kataview.setup.preflight import PreflightReport, run_preflight
 from kataview.setup.ssh_executor import SSHExecutor
-from kataview.setup.steps import SetupContext, Step, StepResult
-from kataview.setup.steps_kube import IsolateNamespace, SetupFlow
-from kataview.setup.steps_smoke import SmokeTest, vm_kernel_probe
+from kataview.setup.steps.base import SetupContext, Step, StepResult
+from kataview.setup.steps.kube import IsolateNamespace, SetupFlow
+from kataview.setup.steps.smoke import SmokeTest, vm_kernel_probe
 from kataview.setup.transcript import Transcript
 
 __all__ = ["Guided", "GuidedSession", "containerd_version_for", "transcript_path"]
@@ -45,7 +45,7 @@ def containerd_version_for(node: Node, report: PreflightReport | None) -> str | 
 
 
 def transcript_path(node: str, state_dir: Path | None = None) -> Path:
-    """`$XDG_STATE_HOME/kataview/setup/<node>.jsonl` (as kataview.settings.state_home)."""
+    """`$XDG_STATE_HOME/kataview/setup/<node>.jsonl` (as kataview.sources.settings.state_home)."""
     if state_dir is None:
         base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
         state_dir = Path(base) / "kataview"

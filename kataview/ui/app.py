@@ -23,13 +23,13 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from kataview.model.records import ClusterSnapshot, WatchState
-from kataview.settings import Settings, remember_theme
-from kataview.sources import SnapshotSource
+from kataview.sources.base import SnapshotSource
+from kataview.sources.settings import Settings, remember_theme
 from kataview.ui.cluster_view import ClusterView, build_view
-from kataview.ui.commands import NodeCommands, PodCommands, RuntimeClassCommands, ViewCommands
 from kataview.ui.formatting import clock, utc_now
 from kataview.ui.heap import HeapPolicy
 from kataview.ui.messages import ClusterSnapshotFetched
+from kataview.ui.palette import NodeCommands, PodCommands, RuntimeClassCommands, ViewCommands
 from kataview.ui.theme import DEFAULT_THEME, kataview_theme, semantic_defaults, stylesheet_paths
 
 logger = logging.getLogger("kataview")

@@ -18,9 +18,9 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from kataview.model import analysis
 from kataview.model.analysis import KATA_NODE_LABEL, Analysis, NodeHandlers, analyze, group_detail
 from kataview.model.records import ClusterSnapshot, Node, Pod, RuntimeClass, WatchState
-from kataview.ui import analysis
 from kataview.ui.formatting import cpu, memory
 
 WARNING_GLYPH = "⚠"

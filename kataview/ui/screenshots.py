@@ -12,9 +12,10 @@ from pathlib import Path
 
 from kataview.model.records import WatchState
 from kataview.model.runtime import KATA_NODE_LABEL
+from kataview.sources.base import SourceInfo
+from kataview.sources.settings import Settings
+from kataview.sources.static import StaticSource
 from kataview.ui.screens.setup import open_demo_setup
-from kataview.settings import Settings
-from kataview.sources import SourceInfo, StaticSource
 
 FROZEN_NOW = datetime(2025, 3, 14, 12, 30, 0, tzinfo=timezone.utc)
 SIZE = (160, 48)
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TZ"] = "UTC"
     time.tzset()
     os.environ["XDG_STATE_HOME"] = str(out / ".state")  # never remember a theme from here
-    from kataview.ui.demo_snapshot import classic_demo_snapshot
+    from kataview.sources.static import classic_demo_snapshot
 
     snapshot = classic_demo_snapshot(FROZEN_NOW)
     for name, state, read_only, steps in shots(snapshot):

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from kataview.logsetup import redact
+from kataview.model.redaction import redact
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.formatting import clock
 from kataview.ui.screens.detail import DetailRow, detail_columns

@@ -10,9 +10,9 @@ from textual.content import Content
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from kataview.model import analysis
 from kataview.model.records import Node
 from kataview.model.terminal_text import terminal_safe
-from kataview.ui import analysis
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.formatting import age, clock, cpu, memory
 from kataview.ui.screens.detail import DetailRow, DetailScreen, detail_columns, facts

@@ -7,9 +7,9 @@ from textual.app import ComposeResult
 from textual.content import Content
 from textual.widgets import Static
 
+from kataview.model import analysis
 from kataview.model.records import RuntimeClass
 from kataview.model.terminal_text import terminal_safe
-from kataview.ui import analysis
 from kataview.ui.cluster_view import ClusterView, overhead_text, scheduling_text
 from kataview.ui.formatting import age
 from kataview.ui.screens.detail import DetailRow, DetailScreen, detail_columns, facts

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 from kataview.hosts.errors import NodeError
 from kataview.model.records import Node
 from kataview.model.terminal_text import terminal_safe
-from kataview.setup.steps import StepPlan, StepResult, StepState
+from kataview.setup.steps.base import StepPlan, StepResult, StepState
 from kataview.ui.screens.setup_steps import (APP_KEYS, FinishScreen, NodePickScreen, PreflightScreen,
                                              SetupPage, StepScreen)
 
@@ -34,8 +34,8 @@ async def session_for(app: Any) -> Any:
     --read-only (then plan only)."""
     from kataview.hosts.ssh import SSHOptions, SSHPool
     from kataview.kube.connection import connect
-    from kataview.live import connection_settings
     from kataview.setup.session import GuidedSession
+    from kataview.sources.live import connection_settings
 
     settings, source = app.settings, app.source
     kubeconfig = getattr(source, "kubeconfig", None)

@@ -23,7 +23,7 @@ from textual.widgets.option_list import Option
 from kataview.model.records import Node
 from kataview.model.terminal_text import terminal_safe
 from kataview.setup.preflight import PreflightReport
-from kataview.setup.steps import Step, StepPlan, StepResult, StepState
+from kataview.setup.steps.base import Step, StepPlan, StepResult, StepState
 from kataview.ui.theme import styles_dir
 from kataview.ui.widgets.setup import (guidance_text, plan_view, preflight_table, result_text,
                                        state_text, step_list)

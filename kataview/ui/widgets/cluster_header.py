@@ -11,7 +11,7 @@ from textual.widgets import Static
 from kataview.model.records import WatchState
 from kataview.model.redaction import redact
 from kataview.model.terminal_text import terminal_safe
-from kataview.sources import SourceInfo
+from kataview.sources.base import SourceInfo
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.formatting import clock, count, plural
 

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from kataview.model.terminal_text import terminal_safe
 from kataview.setup.preflight import PreflightReport
-from kataview.setup.steps import StepPlan, StepResult, StepState
+from kataview.setup.steps.base import StepPlan, StepResult, StepState
 
 GLYPHS = {StepState.DONE: ("✓", "done", "green"), StepState.TODO: ("○", "to do", ""),
           StepState.FAILED: ("✗", "failed", "red"), StepState.SKIPPED: ("–", "skipped", "dim")}

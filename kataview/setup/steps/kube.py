@@ -15,7 +15,7 @@ from kataview.kube.transport import KubeTransport
 from kataview.kube.writer import RUNTIME_CLASSES, ClusterWriter
 from kataview.setup.cri_status import CriStatusError
 from kataview.setup.manifests import network_policy_manifest, runtime_class_manifest, to_yaml
-from kataview.setup.steps import (PatchRuntimeConfig, RestartRuntime, SetupContext, Step, StepError,
+from kataview.setup.steps.base import (PatchRuntimeConfig, RestartRuntime, SetupContext, Step, StepError,
                                   StepPlan, StepResult, StepState, VerifyHandler)
 
 __all__ = ["CreateRuntimeClass", "IsolateNamespace", "KubeStep", "LabelAndTaintNode", "SetupFlow"]

@@ -18,16 +18,16 @@ import asyncio
 import sys
 from typing import Any
 
+from kataview.cli.logsetup import print_error
+from kataview.cli.report import json_text, kube_exit_code, write_in_pieces
 from kataview.hosts.errors import NodeError, UnknownHostKey
 from kataview.hosts.ssh import SSHOptions, SSHPool
 from kataview.hosts.vmfacts import VMDetailGatherer
-from kataview.logsetup import print_error
 from kataview.model.exit_codes import Exit
 from kataview.model.records import ClusterSnapshot, Pod
 from kataview.model.terminal_text import terminal_safe
 from kataview.model.vm import VMDetail, mib_text, number_text, uptime_text, vm_detail_json
-from kataview.report import json_text, kube_exit_code, write_in_pieces
-from kataview.settings import Settings
+from kataview.sources.settings import Settings
 
 UNKNOWN = "-"  # what `kataview vm` prints for a figure it does not know
 
@@ -59,7 +59,7 @@ def find_pod(snapshot: ClusterSnapshot, namespace: str, name: str) -> Pod:
 
 async def gather(settings: Settings, target: str, options: SSHOptions | None = None) -> VMDetail:
     """With ``settings.demo`` the embedded demo cluster is listed and its SSH node answers."""
-    from kataview.live import gather_once
+    from kataview.sources.live import gather_once
 
     namespace, name = parse_target(target, settings.namespace)
 

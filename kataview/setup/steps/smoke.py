@@ -23,8 +23,8 @@ from kataview.kube.decode import pod_record
 from kataview.kube.reader import get_object
 from kataview.model.records import Node
 from kataview.setup.manifests import to_yaml, tolerations_for
-from kataview.setup.steps import SetupContext, StepPlan, StepState
-from kataview.setup.steps_kube import KubeStep
+from kataview.setup.steps.base import SetupContext, StepPlan, StepState
+from kataview.setup.steps.kube import KubeStep
 
 __all__ = ["SmokeTest", "guest_kernel_version", "smoke_pod_manifest", "vm_kernel_probe"]
 

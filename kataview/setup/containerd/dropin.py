@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import tomlkit
 
-from kataview.setup.containerd import PatchPlan, verify_result, plan_containerd_patch, unified_diff
-from kataview.setup.containerd_inspect import inspect_data
-from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE
+from kataview.setup.containerd.inspect import inspect_data
+from kataview.setup.containerd.patch import PatchPlan, verify_result, plan_containerd_patch, unified_diff
+from kataview.setup.containerd.schema import DEFAULT_RUNTIME_TYPE
 from kataview.setup.toml_edit import ConfigError, fix_newlines, newline_of, parse_toml, render_value, scan_layout
 
 DROPIN_MIN_VERSION = (2, 2)

@@ -3,7 +3,7 @@ verify, undo. Every action is idempotent and recorded in the transcript; in read
 check, plan and verify work and apply/undo of a step that changes something are refused.
 
 This module holds the framework and the node-side steps (patch the runtime config, restart
-the runtime, verify the handler through CRI status); `steps_kube` holds the Kubernetes steps
+the runtime, verify the handler through CRI status); `steps.kube` holds the Kubernetes steps
 and `SetupFlow` strings them together.
 """
 
@@ -18,9 +18,9 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from kataview.kube.reader import get_object, node_path
 from kataview.kube.transport import KubeTransport
-from kataview.setup.containerd import plan_containerd_patch
-from kataview.setup.containerd_command import containerd_check, parse_version
-from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, version_mismatch
+from kataview.setup.containerd.patch import plan_containerd_patch
+from kataview.setup.containerd.schema import DEFAULT_RUNTIME_TYPE, version_mismatch
+from kataview.setup.containerd.version import containerd_check, parse_version
 from kataview.setup.cri_status import CriStatus, CriStatusError, cri_status
 from kataview.setup.crio import DEFAULT_SHIM, plan_crio_dropin
 from kataview.setup.executor import Executor, LocalExecutor

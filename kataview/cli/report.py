@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from kataview.logsetup import print_error
+from kataview.cli.logsetup import print_error
 from kataview.model.analysis import (
     KATA_NODE_LABEL,
     RuntimeResolver,
@@ -35,8 +35,8 @@ from kataview.model.analysis import (
 )
 from kataview.model.exit_codes import Exit
 from kataview.model.records import ClusterSnapshot, Node, Pod, RuntimeClass
-from kataview.settings import Settings
-from kataview.sources import SourceInfo
+from kataview.sources.base import SourceInfo
+from kataview.sources.settings import Settings
 
 REPORT_API_VERSION = "kataview.report/v1"
 REPORT_KIND = "Report"
@@ -216,7 +216,7 @@ def write_in_pieces(text: str, piece: int = 1 << 16) -> None:
 
 def run_report(settings: Settings, *, output: str | None = None, fail_on: str | None = None) -> int:
     """output: None (the tables), "wide" (the tables and one line per pod), "json", "yaml"."""
-    from kataview.logsetup import setup_logging
+    from kataview.cli.logsetup import setup_logging
 
     setup_logging(interactive=False)
     # One shot over a heap that only grows: the cyclic collector would rescan every record
@@ -236,7 +236,7 @@ def run_report(settings: Settings, *, output: str | None = None, fail_on: str | 
 
 def report_and_exit_code(settings: Settings, output: str | None, fail_on: str | None) -> int:
     from kataview.kube.errors import KubeError
-    from kataview.live import gather_once
+    from kataview.sources.live import gather_once
 
     try:
         info, snapshot = asyncio.run(gather_once(settings))
@@ -249,7 +249,7 @@ def report_and_exit_code(settings: Settings, output: str | None, fail_on: str | 
     elif output == "yaml":
         write_in_pieces(yaml_text(report))
     else:
-        from kataview.report_text import print_report
+        from kataview.cli.report_text import print_report
 
         print_report(report, wide=output == "wide")
     reasons = failing(report, fail_on)

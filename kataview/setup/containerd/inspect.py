@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from kataview.setup.containerd_schema import (
+from kataview.setup.containerd.schema import (
     CRI_PLUGIN, CRI_PLUGIN_IDS, DEPRECATED_RUNTIME_TABLES, PLUGIN_OF_SCHEMA, SCHEMA_OF_VERSION,
     Finding, check_runtime_keys, dig, flatten, is_kata_runtime)
 from kataview.setup.toml_edit import ConfigError, Layout, parse_toml, scan_layout

@@ -5,7 +5,7 @@
 - `$XDG_STATE_HOME/kataview/kataview.log` (default `~/.local/state/kataview/kataview.log`),
   mode 0600 in a 0700 directory, rotated at 5 MiB with 3 old files kept (also 0600);
 - API and SSH errors, reconnects and watch state changes (the kube layer logs them; this
-  module also logs the cluster's phase changes, see `LoggedSource`);
+  module also logs the cluster's phase changes, see kataview.sources.logged);
 - never the terminal while the TUI runs: every stderr handler is removed from the root logger,
   the kubernetes client, urllib3, aiohttp and asyncssh are quietened to WARNING and still go to
   the file only, Python warnings are captured into the file;
@@ -162,39 +162,3 @@ def setup_logging(*, interactive: bool, level: int | str | None = None,
         sys.excepthook = terminal_safe_excepthook
     logging.getLogger("kataview").info("kataview started (pid %d)", os.getpid())
     return opened
-
-
-class LoggedSource:
-    """Wraps a snapshot source: logs each change of the cluster's watch phase (syncing, live,
-    reconnecting, stale) and of the per-resource errors, then publishes as before. Every
-    other attribute is the wrapped source's."""
-
-    def __init__(self, source: Any) -> None:
-        self._source = source
-        self._last: tuple | None = None
-        self._logger = logging.getLogger("kataview.watch")
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._source, name)
-
-    async def run(self, publish: Any) -> None:
-        def logged(snapshot: Any, state: Any) -> None:
-            try:
-                self._note(state)
-            finally:
-                publish(snapshot, state)
-
-        await self._source.run(logged)
-
-    def _note(self, state: Any) -> None:
-        text = f"cluster {state.phase} ({state.synced}/{state.total} resources synced)"
-        if state.stale_since:
-            text += f", stale since {state.stale_since:%H:%M:%S}"
-        if getattr(state, "denied", ()):
-            text += f", RBAC denies {', '.join(state.denied)}"
-        # the line is the state: the informers log each error themselves, once
-        if text == self._last:
-            return
-        self._last = text
-        level = logging.WARNING if state.phase in ("stale", "reconnecting") else logging.INFO
-        self._logger.log(level, text)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from kataview.logsetup import print_error
+from kataview.cli.logsetup import print_error
 from kataview.model.exit_codes import Exit
-from kataview.settings import Settings, SettingsError
+from kataview.sources.settings import Settings, SettingsError
 
 
 def run_tui(settings: Settings, demo_size: tuple[int | None, int | None] | None = None) -> int:
-    from kataview.live import build_source  # demo or live
+    from kataview.sources.live import build_source  # demo or live
     from kataview.ui.app import make_app
 
     try:
@@ -18,7 +18,8 @@ def run_tui(settings: Settings, demo_size: tuple[int | None, int | None] | None 
     except (OSError, ValueError) as error:
         print_error("kataview", error)
         return Exit.FAILED
-    from kataview.logsetup import LoggedSource, setup_logging
+    from kataview.cli.logsetup import setup_logging
+    from kataview.sources.logged import LoggedSource
 
     setup_logging(interactive=True)  # to the state directory's log file, never the terminal
     app = make_app(settings, LoggedSource(source))

@@ -10,8 +10,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from kataview.cli.text_table import TextTable, fitted
 from kataview.model.terminal_text import terminal_safe, terminal_safe_tree
-from kataview.text_table import TextTable, fitted
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 

@@ -2,7 +2,8 @@
 
 A source runs until cancelled and calls `publish(snapshot, state)` whenever it has news; the
 UI never reaches into the kube layer itself. `make_app(settings, source)` takes any of these.
-The live and demo sources, and `build_source` that picks one, are in kataview.live.
+The live and demo sources, and `build_source` that picks one, are in kataview.sources.live;
+StaticSource (a fixed snapshot) is in kataview.sources.static.
 
 A source may also offer a `PodReader` (`pod_reader()`, None while it cannot read): single
 GETs the pod screens make on a key press, a pod as served and its container log, so the UI
@@ -11,7 +12,6 @@ reads the workload without importing the kube layer.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable, Protocol
 
@@ -51,26 +51,3 @@ class SnapshotSource(Protocol):
 
     async def run(self, publish: Publish) -> None:
         """Publish snapshots until cancelled. Errors are reported through WatchState."""
-
-
-class StaticSource:
-    """A fixed snapshot (tests, screenshots); `push` sends later ones, as a watch would."""
-
-    def __init__(self, snapshot: ClusterSnapshot, state: WatchState | None = None,
-                 info: SourceInfo | None = None, reader: PodReader | None = None) -> None:
-        self.info = info or SourceInfo(context="static", server="https://127.0.0.1:6443")
-        self.reader = reader
-        self._queue: asyncio.Queue[tuple[ClusterSnapshot, WatchState]] = asyncio.Queue()
-        self._queue.put_nowait((snapshot, state or WatchState(phase="live", synced=5, total=5)))
-
-    def push(self, snapshot: ClusterSnapshot, state: WatchState | None = None) -> None:
-        self._queue.put_nowait((snapshot, state or WatchState(phase="live", synced=5, total=5)))
-
-    def pod_reader(self) -> PodReader | None:
-        return self.reader
-
-    async def run(self, publish: Publish) -> None:
-        while True:
-            snapshot, state = await self._queue.get()
-            publish(snapshot, state)
-

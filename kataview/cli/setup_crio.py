@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from kataview.model.exit_codes import Exit, epilog
-from kataview.setup.crio import DEFAULT_SHIM, CrioPlan, plan_crio_dropin
 from kataview.setup.config_write import config_lock, read_config, warn_replace, write_config, write_failure
+from kataview.setup.crio import DEFAULT_SHIM, CrioPlan, plan_crio_dropin
 from kataview.setup.toml_edit import ConfigError
 
 PROG = "kataview setup crio"

@@ -23,11 +23,11 @@ from typing import Any, Mapping
 import tomlkit
 from tomlkit.items import InlineTable
 
-from kataview.setup.containerd_inspect import ConfigInfo, inspect_containerd_config, inspect_data
-from kataview.setup.containerd_schema import (
+from kataview.setup.containerd.inspect import ConfigInfo, inspect_containerd_config, inspect_data
+from kataview.setup.containerd.schema import (
     CRI_PLUGIN, DEFAULT_RUNTIME_TYPE, KATA_POD_ANNOTATIONS, KEY_REASONS, PLUGIN_OF_SCHEMA, Finding,
     describe_change, dig, flatten, handler_name_problem, runtime_key_findings)
-from kataview.setup.containerd_text import append_runtime_blocks, update_runtime_block
+from kataview.setup.containerd.text import append_runtime_blocks, update_runtime_block
 from kataview.setup.toml_edit import ConfigError, Layout, fix_newlines, newline_of, parse_toml, scan_layout
 
 __all__ = ["ConfigError", "ConfigInfo", "Conflict", "PatchPlan", "desired_settings",

@@ -1,10 +1,13 @@
-"""The demo scenario as one ClusterSnapshot (screenshots, tests): raw objects -> records."""
+"""Fixed snapshots: `StaticSource` (tests, screenshots) and the demo scenario as one
+ClusterSnapshot (raw objects -> records)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
-from kataview.model.records import ClusterSnapshot
+from kataview.model.records import ClusterSnapshot, WatchState
+from kataview.sources.base import PodReader, Publish, SourceInfo
 
 KIND_TO_RESOURCE = {"Node": "nodes", "RuntimeClass": "runtimeclasses", "Pod": "pods", "Event": "events",
                     "NetworkPolicy": "networkpolicies"}
@@ -37,3 +40,25 @@ def classic_demo_snapshot(now: datetime) -> ClusterSnapshot:
     from kataview.demo.scenario import classic_objects
 
     return snapshot_from_objects(classic_objects(now), taken_at=now)
+
+
+class StaticSource:
+    """A fixed snapshot (tests, screenshots); `push` sends later ones, as a watch would."""
+
+    def __init__(self, snapshot: ClusterSnapshot, state: WatchState | None = None,
+                 info: SourceInfo | None = None, reader: PodReader | None = None) -> None:
+        self.info = info or SourceInfo(context="static", server="https://127.0.0.1:6443")
+        self.reader = reader
+        self._queue: asyncio.Queue[tuple[ClusterSnapshot, WatchState]] = asyncio.Queue()
+        self._queue.put_nowait((snapshot, state or WatchState(phase="live", synced=5, total=5)))
+
+    def push(self, snapshot: ClusterSnapshot, state: WatchState | None = None) -> None:
+        self._queue.put_nowait((snapshot, state or WatchState(phase="live", synced=5, total=5)))
+
+    def pod_reader(self) -> PodReader | None:
+        return self.reader
+
+    async def run(self, publish: Publish) -> None:
+        while True:
+            snapshot, state = await self._queue.get()
+            publish(snapshot, state)

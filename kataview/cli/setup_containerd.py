@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import argparse
 import io
-import re
-import shutil
-import subprocess
 import sys
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, TextIO
 
 from kataview.model.exit_codes import Exit, epilog
-from kataview.setup.containerd import PatchPlan, plan_containerd_patch
-from kataview.setup.containerd_dropin import DropinPlan, plan_containerd_dropin
-from kataview.setup.containerd_schema import DEFAULT_RUNTIME_TYPE, handler_name_problem, version_mismatch
+from kataview.setup.containerd.dropin import DropinPlan, plan_containerd_dropin
+from kataview.setup.containerd.patch import PatchPlan, plan_containerd_patch
+from kataview.setup.containerd.schema import DEFAULT_RUNTIME_TYPE, handler_name_problem, version_mismatch
+from kataview.setup.containerd.version import containerd_check, containerd_version_origin, detect_containerd_version
 from kataview.setup.config_write import (check_output_target, check_replace, config_lock, read_config,
                                          warn_replace, write_config, write_failure)
 from kataview.setup.toml_edit import ConfigError
@@ -47,62 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
     mode.add_argument("--output", metavar="F", help="write the result to F, leave --config untouched")
     return parser
-
-
-def parse_version(text: str) -> tuple[int, int] | None:
-    found = re.search(r"(\d+)\.(\d+)", text)
-    return (int(found[1]), int(found[2])) if found else None
-
-
-def containerd_version_origin(explicit: str | None, which: Callable[[str], str | None] | None = None
-                              ) -> tuple[tuple[int, int] | None, str]:
-    """(version or None, where it came from: "from --containerd-version", "from `B --version`")."""
-    if explicit:
-        version = parse_version(explicit)
-        if version is None:
-            raise ConfigError(f"{explicit!r} is not a version", "pass it as X.Y, e.g. 1.7 or 2.2",
-                              source="--containerd-version")
-        return version, "from --containerd-version"
-    binary = (which or shutil.which)("containerd")
-    if binary:
-        try:
-            out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
-        except (OSError, subprocess.SubprocessError):
-            out = ""
-        words = out.split()
-        version = parse_version(words[2] if len(words) > 2 else out)
-        if version:
-            return version, f"from `{binary} --version`"
-    return None, "no containerd on PATH"
-
-
-def detect_containerd_version(explicit: str | None, which: Callable[[str], str | None] | None = None
-                              ) -> tuple[tuple[int, int] | None, str]:
-    """(version or None, a sentence saying where it came from)."""
-    version, origin = containerd_version_origin(explicit, which)
-    if version is None:
-        return None, f"containerd version unknown ({origin}): assuming 1.x to be safe"
-    return version, f"containerd {version[0]}.{version[1]} ({origin})"
-
-
-def containerd_check(path: Path, handler: str, version: tuple[int, int] | None) -> Callable[[Path], None] | None:
-    """A before-rename check running `containerd --config TMP config dump`, when it can judge."""
-    binary = shutil.which("containerd")
-    if binary is None or (version is not None and version[0] >= 2):
-        return None
-
-    def check(tmp: Path) -> None:
-        result = subprocess.run([binary, "--config", str(tmp), "config", "dump"],
-                                capture_output=True, text=True, timeout=30)
-        if result.returncode != 0:
-            raise ConfigError(f"containerd rejects the result: {result.stderr.strip()}",
-                              "nothing was written; report this file to the kataview maintainers",
-                              source=str(path))
-        if f"containerd.runtimes.{handler}]" not in result.stdout:
-            raise ConfigError("containerd loads the result but does not show the new handler",
-                              "nothing was written; report this file to the kataview maintainers",
-                              source=str(path))
-    return check
 
 
 def _print_warnings(plan: PatchPlan, where: str, out: TextIO) -> None:

@@ -19,8 +19,8 @@ from kataview.kube.cluster import ClusterWatcher, fetch_once
 from kataview.kube.connection import Connection, ConnectionSettings, connect, load_configuration
 from kataview.kube.pod_reads import KubePodReader
 from kataview.model.records import ClusterSnapshot
-from kataview.settings import Settings
-from kataview.sources import Publish, SourceInfo
+from kataview.sources.base import Publish, SourceInfo
+from kataview.sources.settings import Settings
 
 DEMO_CONTEXT = "kataview-demo"
 Then = Callable[[SourceInfo, ClusterSnapshot, dict[str, Any]], Awaitable[Any]]

@@ -12,10 +12,10 @@ import sys
 from typing import Any, Sequence
 
 from kataview import __version__
-from kataview.logsetup import print_error
+from kataview.cli.logsetup import print_error
 from kataview.kube.errors import KubeConfigError
 from kataview.model.exit_codes import Exit, epilog
-from kataview.settings import Settings, SettingsError, load_config_file, remembered_theme, settings_from_config
+from kataview.sources.settings import Settings, SettingsError, load_config_file, remembered_theme, settings_from_config
 
 EXIT_OK, EXIT_USAGE = Exit.OK, Exit.USAGE
 # --fail-on takes the severity words of the report and of the TUI's SEV column
@@ -162,10 +162,10 @@ def run_local_setup(target: str, argv: list[str], read_only: bool) -> int:
               "use --dry-run to see the change", file=sys.stderr)
         return Exit.READ_ONLY
     if target == "containerd":
-        from kataview.setup.containerd_command import main as containerd_main
+        from kataview.cli.setup_containerd import main as containerd_main
 
         return containerd_main(argv)
-    from kataview.setup.crio_command import main as crio_main
+    from kataview.cli.setup_crio import main as crio_main
 
     return crio_main(argv)
 
@@ -179,7 +179,7 @@ def run_setup(rest: list[str], global_flags: list[str] = ()) -> int:
     if rest and not rest[0].startswith("-"):
         print(f"kataview setup: unknown target {rest[0]!r}; use 'containerd' or 'crio'", file=sys.stderr)
         return EXIT_USAGE
-    from kataview.live import build_source
+    from kataview.sources.live import build_source
     from kataview.ui.app import make_app
 
     # the guided screen takes the connection flags before and after `setup`
@@ -210,7 +210,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if given:
         print(f"kataview demo: --{given[0].replace('_', '-')} needs --serve", file=sys.stderr)
         return EXIT_USAGE
-    from kataview.ui.run import run_tui
+    from kataview.cli.tui import run_tui
 
     return run_tui(Settings(demo=True, read_only=args.read_only, theme=remembered_theme()),
                    demo_size=(args.nodes, args.pods))
@@ -223,16 +223,16 @@ def dispatch(args: argparse.Namespace) -> int:
         return run_demo(args)
     settings = build_settings(args)
     if args.command == "report":
-        from kataview.report import run_report
+        from kataview.cli.report import run_report
 
         return run_report(settings, output=args.output, fail_on=args.fail_on)
     if args.command == "vm":
-        from kataview.logsetup import setup_logging
-        from kataview.vmcommand import run_vm
+        from kataview.cli.logsetup import setup_logging
+        from kataview.cli.vm import run_vm
 
         setup_logging(interactive=False)
         return run_vm(settings, args.pod, as_json=args.json)
-    from kataview.ui.run import run_tui
+    from kataview.cli.tui import run_tui
 
     return run_tui(settings)
 
