@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from operator import attrgetter
 from typing import Any
 
@@ -27,13 +27,17 @@ WARNING_GLYPH = "⚠"
 INFERRED_MARK = "~"
 
 
+NO_TIME = datetime.min.replace(tzinfo=timezone.utc)  # a pod without a creation time sorts as the oldest
+FULLY_READY = 1.0
+
+
 class PodRow:
-    """One pod's line. What the filter and the sort need is computed up front; status, ready
-    and restarts are read from the pod when a visible row is drawn (150,000 rows are built,
-    a screenful is shown)."""
+    """One pod's line. What the filter and the sort keys (ui/sorting.py) need is computed up
+    front, once per pod record; the READY text is made when a visible row is drawn (150,000
+    rows are built, a screenful is shown)."""
 
     __slots__ = ("key", "namespace", "name", "node", "runtime", "family", "handler", "created", "haystack",
-                 "sort_key", "pod")
+                 "sort_key", "pod", "status", "restarts", "ready_order", "created_order")
 
     def __init__(self, pod: Pod, runtime: str, family: str, handler: str | None = None) -> None:
         self.pod = pod
@@ -45,14 +49,16 @@ class PodRow:
         self.family = family
         self.handler = handler or ""
         self.created = pod.created
+        self.created_order = pod.created or NO_TIME
+        self.status = status = pod.status_text
+        self.restarts = pod.restarts
+        containers = pod.containers
+        ready = sum(1 for container in containers if container.ready)
+        self.ready_order = FULLY_READY if ready == len(containers) else ready / len(containers)
         # every column shown, once per pod record (a status change is a new record, a new row);
         # one column a line, so a regex's ^ and $ anchor at each column
-        self.haystack = f"{namespace}\n{name}\n{node}\n{pod.status_text}\n{runtime}\n{self.handler}\n{family}".lower()
+        self.haystack = f"{namespace}\n{name}\n{node}\n{status}\n{runtime}\n{self.handler}\n{family}".lower()
         self.sort_key = f"{namespace}\0{name}\0{self.key}"  # unique: the same order however built
-
-    @property
-    def status(self) -> str:
-        return self.pod.status_text
 
     @property
     def labels(self):
@@ -63,10 +69,6 @@ class PodRow:
         containers = self.pod.containers
         return f"{sum(1 for container in containers if container.ready)}/{len(containers)}"
 
-    @property
-    def restarts(self) -> int:
-        return self.pod.restarts
-
 
 @dataclass
 class PodGroup:
@@ -75,6 +77,9 @@ class PodGroup:
     family: str
     rows: list[PodRow]
     detail: str = ""  # e.g. "handler 'runsc' via RuntimeClass gvisor"
+    # (the previous view's rows, rows removed, rows added) when made from them: a sorted copy
+    # of the old rows is updated by these instead of sorted again (ui/sorting.py)
+    changes: tuple[list[PodRow], list[PodRow], list[PodRow]] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:
@@ -102,6 +107,7 @@ class NodeRow:
     haystack: str
     namespace: str = ""
     labels: Any = field(default_factory=dict, compare=False)  # for `/-l`
+    pod_count: int = 0  # the sort key of PODS PER RUNTIME
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,7 @@ class RuntimeClassRow:
     warning: str
     haystack: str
     namespace: str = ""
+    overhead_bytes: int = -1  # the sort key of OVERHEAD (-1: none)
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,7 @@ class FindingRow:
     target: str
     message: str
     haystack: str
+    severity_rank: int = 9  # the sort key of SEV: errors first
 
 
 @dataclass
@@ -201,12 +209,12 @@ def build_pod_groups(snapshot: ClusterSnapshot, previous: dict[str, PodRow],
     return groups
 
 
-def _group(found: Analysis, label: str, rows: list[PodRow]) -> PodGroup:
+def _group(found: Analysis, label: str, rows: list[PodRow], changes: tuple | None = None) -> PodGroup:
     runtime = found.counts.runtimes[label]
     detail = ""
     if runtime.source not in ("default", "legacy-annotation"):
         detail = group_detail(runtime, found.counts.group_classes.get(label, ()))
-    return PodGroup(label, runtime.handler, runtime.family, rows, detail)
+    return PodGroup(label, runtime.handler, runtime.family, rows, detail, changes)
 
 
 def _find_row(rows: list[PodRow], sort_key: str, uid: str) -> PodRow | None:
@@ -218,14 +226,13 @@ def _find_row(rows: list[PodRow], sort_key: str, uid: str) -> PodRow | None:
     return None
 
 
-def _remove_row(rows: list[PodRow], sort_key: str, uid: str) -> bool:
+def _remove_row(rows: list[PodRow], sort_key: str, uid: str) -> PodRow | None:
     index = bisect_left(rows, sort_key, key=_SORT_KEY)
     while index < len(rows) and rows[index].sort_key == sort_key:
         if rows[index].key == uid:
-            del rows[index]
-            return True
+            return rows.pop(index)
         index += 1
-    return False
+    return None
 
 
 def update_pod_groups(found: Analysis, previous: ClusterView) -> list[PodGroup]:
@@ -233,29 +240,38 @@ def update_pod_groups(found: Analysis, previous: ClusterView) -> list[PodGroup]:
     changed pod is found by its group and sort key (no index of every row is kept)."""
     old_groups = {group.label: group for group in previous.pod_groups}
     touched: dict[str, list[PodRow]] = {}
+    changed: dict[str, tuple[list, list]] = {}  # label -> (rows removed, rows added)
 
     def rows_of(label: str) -> list[PodRow]:
         rows = touched.get(label)
         if rows is None:
             old = old_groups.get(label)
             rows = touched[label] = list(old.rows) if old is not None else []
+            changed[label] = ([], [])
         return rows
 
     resolve = found.resolve  # the same RuntimeClasses as the base: old pods resolve alike
     for uid, old, new in found.pod_changes:
         if old is not None:
-            _remove_row(rows_of(resolve(old).label), f"{old.namespace}\0{old.name}\0{old.uid}", old.uid)
+            label = resolve(old).label
+            gone = _remove_row(rows_of(label), f"{old.namespace}\0{old.name}\0{old.uid}", old.uid)
+            if gone is not None:
+                changed[label][0].append(gone)
         if new is not None:
             runtime = resolve(new)
-            insort(rows_of(runtime.label), PodRow(new, runtime.label, runtime.family, runtime.handler), key=_SORT_KEY)
+            row = PodRow(new, runtime.label, runtime.family, runtime.handler)
+            insort(rows_of(runtime.label), row, key=_SORT_KEY)
+            changed[runtime.label][1].append(row)
     groups = []
     for label in found.group_order():
         rows = touched.get(label)
         old = old_groups.get(label)
         if rows is None and old is not None and label not in found.counts.touched_groups:
             group = old
+        elif rows is None:
+            group = _group(found, label, list(old.rows), (old.rows, [], [])) if old else _group(found, label, [])
         else:
-            group = _group(found, label, rows if rows is not None else list(old.rows) if old else [])
+            group = _group(found, label, rows, (old.rows, *changed[label]) if old is not None else None)
         groups.append(group)
     return groups
 
@@ -279,7 +295,7 @@ def node_row(node: Node, snapshot: ClusterSnapshot, pods: dict[str, int], warned
         runtime=node.container_runtime_version or "?", handlers=handler_text,
         kata=kata or "-", taints=",".join(str(t) for t in node.taints) or "-",
         pods=pods_text or "-", warning=WARNING_GLYPH if warned else "",
-        labels=node.labels,
+        labels=node.labels, pod_count=sum(pods.values()),
         haystack="\n".join((node.name, ready, roles, node.container_runtime_version or "", handler_text, kata,
                             pods_text)).lower())
 
@@ -313,6 +329,7 @@ def runtime_class_row(rc: RuntimeClass, snapshot: ClusterSnapshot, pods: int, wa
         overhead=overhead_text(rc), scheduling=scheduling_text(rc), pods=pods,
         nodes=f"{able}/{len(fits)}" + (f" {INFERRED_MARK}" if inferred else ""),
         warning=WARNING_GLYPH if warned else "",
+        overhead_bytes=-1 if rc.overhead_memory_bytes is None else rc.overhead_memory_bytes,
         haystack="\n".join((rc.name, rc.handler, analysis.runtime_family(rc.handler), overhead_text(rc),
                             scheduling_text(rc))).lower())
 
@@ -328,6 +345,7 @@ def finding_rows(snapshot: ClusterSnapshot, findings: list | None = None) -> lis
             key=f"{finding.code}:{finding.kind}:{target}:{index}", severity=finding.severity,
             code=finding.code, kind=finding.kind, namespace=namespace, name=finding.name,
             target=f"{finding.kind} {target}", message=finding.message,
+            severity_rank=order.get(finding.severity, 3),
             haystack="\n".join((finding.severity, finding.code, finding.kind, namespace, finding.name,
                                  finding.message)).lower()))
     rows.sort(key=lambda row: (order.get(row.severity, 3), row.kind, row.namespace, row.name))

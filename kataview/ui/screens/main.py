@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Static
 
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.columns import FINDING_COLUMNS, NODE_COLUMNS, RUNTIME_CLASS_COLUMNS, pod_columns
+from kataview.ui.sorting import PANE_SORT_KEYS, SortedRows, SortOrder, next_order, sort_letters
 from kataview.ui.widgets.cluster_header import ClusterHeader
 from kataview.ui.widgets.virtual_table import Section, VirtualTable
 
@@ -25,6 +26,8 @@ EMPTY_TEXT = {"nodes": "no nodes",
               "runtime-classes": "no RuntimeClasses: every pod runs the node's default handler",
               "findings": "no findings", "pods": "no pods"}
 NOTHING_READ = "nothing read from the cluster yet (see the header)"
+SORT_BINDINGS = [Binding(letter, f"sort('{letter}')", f"Sort {what}", show=False, id=f"sort-{letter.lower()}")
+                 for letter, what in sort_letters().items()]
 
 
 class MainScreen(Screen):
@@ -38,11 +41,14 @@ class MainScreen(Screen):
         Binding("2", "show_pane('runtime-classes')", "RuntimeClasses", show=False, id="pane-runtime-classes"),
         Binding("3", "show_pane('findings')", "Findings", show=False, id="pane-findings"),
         Binding("4", "show_pane('pods')", "Pods", show=False, id="pane-pods"),
+        *SORT_BINDINGS,
     ]
 
     def __init__(self) -> None:
         super().__init__(id="main")
         self.active_pane = "pods"
+        self.sort_orders: dict[str, SortOrder] = {}  # pane -> how its rows are sorted (none: default)
+        self.sorted_rows = {pane_id: SortedRows("sort_key" if pane_id == "pods" else None) for pane_id, _ in PANES}
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header")
@@ -73,12 +79,14 @@ class MainScreen(Screen):
             return
         for pane_id, text in EMPTY_TEXT.items():  # "no findings" is a claim: not before any data
             self.table(pane_id).empty_text = NOTHING_READ if view.state.never_connected else text
-        self.table("nodes").set_rows(view.nodes)
-        self.table("runtime-classes").set_rows(view.runtime_classes)
-        self.table("findings").set_rows(view.findings)
+        for pane_id, rows in (("nodes", view.nodes), ("runtime-classes", view.runtime_classes),
+                              ("findings", view.findings)):
+            self.table(pane_id).set_rows(self.sorted_rows[pane_id].rows(None, rows, self.sort_orders.get(pane_id)))
+        order, pods = self.sort_orders.get("pods"), self.sorted_rows["pods"]
         self.table("pods").set_sections([
-            Section(group.key, group.rows, title=group.label, style=group.family, detail=group.detail,
-                    tags=group.tags) for group in view.pod_groups])
+            Section(group.key, pods.rows(group.key, group.rows, order, group.changes), title=group.label,
+                    style=group.family, detail=group.detail, tags=group.tags) for group in view.pod_groups])
+        pods.keep_only({group.key for group in view.pod_groups})
         self.update_titles()
 
     def apply_namespace(self, namespace: str | None) -> None:
@@ -98,6 +106,9 @@ class MainScreen(Screen):
             stale = " · stale" if view is not None and view.state.phase in ("stale", "reconnecting") else ""
             border_title = f"{number} {title} ({shown}){stale}"
             subtitle = f"filter {table.row_filter.describe()}" if table.row_filter.active else ""
+            order = self.sort_orders.get(pane_id)
+            if order is not None:
+                subtitle = " · ".join(part for part in (subtitle, order.describe()) if part)
             # assigned only when different: each assignment restyles and repaints the whole pane
             if table.border_title != border_title:
                 table.border_title = border_title
@@ -138,6 +149,27 @@ class MainScreen(Screen):
 
     def action_show_pane(self, pane_id: str) -> None:
         self.table(pane_id).focus()
+
+    # ---- sort ----------------------------------------------------------------------------
+
+    def sort_key_of(self, letter: str):
+        return next((key for key in PANE_SORT_KEYS.get(self.active_pane, ()) if key.letter == letter), None)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "sort":
+            return self.sort_key_of(parameters[0]) is not None
+        return True
+
+    def action_sort(self, letter: str) -> None:
+        """Shift+letter: sort the focused pane by that column; the same key again reverses (k9s)."""
+        key = self.sort_key_of(letter)
+        if key is None:
+            return
+        pane_id = self.active_pane
+        order = self.sort_orders[pane_id] = next_order(self.sort_orders.get(pane_id), key)
+        self.table(pane_id).set_sort_mark(key.title, order.arrow)
+        if self.app.view is not None:
+            self.show_view(self.app.view)
 
     # ---- filter --------------------------------------------------------------------------
 

@@ -147,6 +147,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._cursor_index = 0
         self._column_layout: tuple[int, tuple[tuple[Column, int], ...]] = (-1, ())
         self.row_count = 0  # rows after filtering, headers excluded
+        self.sort_mark: tuple[str, str] | None = None  # (column title, arrow) of the sorted column
 
     # ---- data in -------------------------------------------------------------------------
 
@@ -158,6 +159,13 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def set_rows(self, rows: Sequence[Any]) -> None:
         self.set_sections([Section(None, rows)])
+
+    def set_sort_mark(self, title: str | None, arrow: str = "") -> None:
+        """Mark the column the rows are sorted by (the screen sorts them)."""
+        mark = (title, arrow) if title else None
+        if mark != self.sort_mark:
+            self.sort_mark = mark
+            self.refresh_line(0)
 
     def set_filter(self, text: str) -> RowFilter:
         anchor_key, anchor_offset = self._anchor()
@@ -418,11 +426,19 @@ class VirtualTable(ScrollView, can_focus=True):
         """One line of cells: the column titles when row is None."""
         segments = []
         used = 0
+        mark = self.sort_mark if row is None else None
         for column, column_width in self._layout(width):
             if used >= width:
                 break
             text = column.title if row is None else column.value(row)
             cell_width = min(column_width, width - used)
+            borrowed = False
+            if mark is not None and column.title == mark[0]:
+                text += mark[1]
+                # a title as wide as its column keeps its arrow by taking the space after it
+                if cell_len(text) > cell_width and used + cell_width < width:
+                    cell_width += 1
+                    borrowed = True
             style = row_style
             if row is not None and column.style is not None:
                 name = column.style(row)
@@ -430,7 +446,7 @@ class VirtualTable(ScrollView, can_focus=True):
                     style = row_style + self._style(name)
             segments.append(Segment(fit(text, cell_width, column.right), style))
             used += cell_width
-            if used < width:
+            if used < width and not borrowed:
                 segments.append(Segment(" ", row_style))
                 used += 1
         if used < width:
