@@ -212,6 +212,8 @@ LAYER_MAY_IMPORT = {
     "demo": {"model", "demo"},
     "setup": {"model", "kube", "hosts", "setup"},
     "sources": {"model", "kube", "hosts", "demo", "sources"},
+    # the UI reaches the cluster and the demo only through sources/ (kube/ and demo/ are not here)
+    "ui": {"model", "hosts", "setup", "sources", "ui"},
     "cli": {"model", "kube", "hosts", "demo", "setup", "sources", "ui", "cli"},
 }
 # `from kataview import __version__`: the package root itself, for the CLI's --version
@@ -238,3 +240,28 @@ def test_non_interactive_commands_do_not_load_textual():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_no_loose_modules_at_the_top():
+    """Every module lives in its layer's folder; the package root holds only its face."""
+    loose = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert loose == ["__init__.py", "__main__.py"]
+    assert {path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__"} == set(
+        LAYER_MAY_IMPORT)
+
+
+def test_widgets_only_render():
+    """A widget does no I/O: nothing in ui/widgets awaits (gathering is the screens' workers',
+    over hosts/ and sources/)."""
+    offenders = []
+    for path in (PACKAGE / "ui" / "widgets").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
+
+
+def test_model_tests_do_not_import_the_ui():
+    offenders = [f"tests/{path.name} imports {name}" for path in TESTS.glob("test_model_*.py")
+                 for name in read_imports(path).modules if name.split(".")[:2] == ["kataview", "ui"]]
+    assert offenders == []

@@ -6,8 +6,6 @@ The expected values are the table of k8s.io/apimachinery/pkg/util/duration/durat
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 import pytest
 
 from kataview.model.age import human_duration
@@ -85,15 +83,3 @@ def test_matches_apimachinery_human_duration(seconds: float, text: str) -> None:
 def test_clock_skew(seconds: float, text: str) -> None:
     """Go truncates toward zero (int(d.Seconds())): up to two seconds in the future is "now"."""
     assert human_duration(seconds) == text
-
-
-def test_screens_and_api_double_share_it() -> None:
-    """The dashboard's AGE and the API double's Table (what kubectl prints) are one function."""
-    from kataview.demo import tables
-    from kataview.ui.formatting import age
-
-    now = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
-    created = now - timedelta(days=2, hours=3, minutes=5)
-    assert tables.human_duration is human_duration
-    assert age(created, now) == tables.since(created.isoformat(), now) == "2d3h"
-    assert age(None, now) == "-"

@@ -7,6 +7,7 @@ Pure parts (no I/O): ``hypervisor`` (VMM command lines), ``ps`` (process tables)
 ``discovery`` (pod -> sandbox -> VM processes, from command output).
 
 I/O: ``ssh`` (the connection pool and the read-only guard), ``hostkeys`` (known_hosts policy,
-``trust_host_key``), ``vmfacts`` (``VMDetailGatherer``: what the VM panel calls);
+``trust_host_key``), ``vmfacts`` (``VMDetailGatherer``: what the VM panel calls),
+``node_vms`` (every Kata VM on one node, for the node detail);
 ``errors`` holds the one-line NodeError family.
 """

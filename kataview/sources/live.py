@@ -34,6 +34,12 @@ def connection_settings(settings: Settings, kubeconfig: str | None = None, *,
                               read_only=settings.read_only if for_setup else True)
 
 
+async def setup_connection(settings: Settings, kubeconfig: str | None = None) -> Connection:
+    """The guided setup's connection to the cluster a source watches: writable unless
+    --read-only (then plan only). The caller closes it."""
+    return await connect(connection_settings(settings, kubeconfig, for_setup=True))
+
+
 def free_loopback_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

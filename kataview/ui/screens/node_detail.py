@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from kataview.hosts.node_vms import NodeVM, gather_node_vms
 from kataview.model import analysis
 from kataview.model.records import Node
 from kataview.model.terminal_text import terminal_safe
@@ -18,7 +19,7 @@ from kataview.ui.formatting import age, clock, cpu, memory
 from kataview.ui.screens.detail import DetailRow, DetailScreen, detail_columns, facts
 from kataview.ui.theme import styles_dir
 from kataview.ui.widgets.virtual_table import Section, VirtualTable
-from kataview.ui.widgets.vm_panel import NodeVM, Spinner, duration, error_line, gather_node_vms
+from kataview.ui.widgets.vm_panel import Spinner, duration, error_line
 
 CONDITION_COLUMNS = detail_columns([("TYPE", 16), ("STATUS", 7), ("REASON", 26), ("MESSAGE", 20, True)])
 POD_COLUMNS = detail_columns([("NAMESPACE", 14), ("NAME", 24, True), ("STATUS", 16), ("READY", 5), ("AGE", 6)])

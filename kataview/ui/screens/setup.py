@@ -33,16 +33,15 @@ async def session_for(app: Any) -> Any:
     demo's own kubeconfig and SSH node, never the default kubeconfig), writable unless
     --read-only (then plan only)."""
     from kataview.hosts.ssh import SSHOptions, SSHPool
-    from kataview.kube.connection import connect
     from kataview.setup.session import GuidedSession
-    from kataview.sources.live import connection_settings
+    from kataview.sources.live import setup_connection
 
     settings, source = app.settings, app.source
     kubeconfig = getattr(source, "kubeconfig", None)
     if settings.demo and kubeconfig is None:
         raise RuntimeError("the demo cluster is not running")
     overrides = source.ssh_overrides() if hasattr(source, "ssh_overrides") else {}
-    connection = await connect(connection_settings(settings, kubeconfig, for_setup=True))
+    connection = await setup_connection(settings, kubeconfig)
     session = GuidedSession(SSHPool(SSHOptions.from_settings(settings, **overrides)),
                             connection.transport, read_only=settings.read_only)
     session.owned.append(connection)

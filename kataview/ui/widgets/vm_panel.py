@@ -3,14 +3,10 @@
 The panel only renders; the pod detail screen runs the gathering worker and calls
 ``show_loading`` / ``show_detail`` / ``show_error`` / ``show_message``. An error after a
 good fetch keeps the last detail on screen, marked stale, with the error above it.
-
-``gather_node_vms`` is the node detail's one round trip: ``ps`` plus ``crictl pods`` for
-each Kata pod the cluster places on the node, so every VM is shown with its pod.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -22,7 +18,7 @@ from textual.widgets import Static
 from kataview.hosts import errors
 from kataview.model.redaction import redact
 from kataview.model.terminal_text import terminal_safe, terminal_safe_record
-from kataview.model.vm import VMDetail, VMSummary, mib_text, number_text, uptime_text
+from kataview.model.vm import VMDetail, mib_text, number_text, uptime_text
 from kataview.ui.formatting import clock
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -260,36 +256,3 @@ class VMPanel(Vertical):
         shown = [w for w in (spinner, status, facts) if w.display]
         return "\n".join(str(w.render()) if w is not spinner else f"{SPINNER[0]} {spinner.message}"
                          for w in shown)
-
-
-# ---- every VM on a node ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class NodeVM:
-    vm: VMSummary
-    pod: Any | None  # the Pod whose sandbox this is, when the cluster knows it
-
-
-async def gather_node_vms(gatherer: Any, node: Any, pods: Iterable[Any]) -> list[NodeVM]:
-    """One round trip: ``ps`` and ``crictl pods`` for each of ``pods`` (the node's Kata pods)."""
-    from kataview.hosts import commands as cmd
-    from kataview.hosts.discovery import ProcessTable, sandbox_from_crictl, summaries
-
-    asked: list[tuple[Any, Any]] = []
-    for pod in pods:
-        try:
-            asked.append((pod, cmd.CrictlPods(pod.name, pod.namespace)))
-        except ValueError:
-            continue
-    commands = [cmd.Ps(), *(command for _, command in asked)]
-    results = await gatherer.pool.run(node, commands, [False] + [True] * len(asked))
-    if not results or results[0].exit_code != 0:
-        reason = (results[0].stderr.strip().splitlines() or ["no output"])[0] if results else "no output"
-        raise errors.NodeError(node.name, f"ps failed on {node.name}: {reason}")
-    by_sandbox: dict[str, Any] = {}
-    for (pod, _), result in zip(asked, results[1:]):
-        sandbox = sandbox_from_crictl(result.stdout, pod) if result.exit_code == 0 else None
-        if sandbox is not None:
-            by_sandbox[sandbox.id] = pod
-    vms = summaries(ProcessTable.parse(results[0].stdout), node.name)
-    return [NodeVM(vm, by_sandbox.get(vm.sandbox_id or "")) for vm in vms]
