@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test screenshots bench serve cluster clean
+.PHONY: demo test screenshots bench bench-peers serve cluster clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "kataview needs Python 3.11 or newer on PATH"; exit 2; }
@@ -31,6 +31,11 @@ screenshots: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run.py
+
+# kataview, k9s v0.50.16 and kubectl side by side on the real kube-apiserver (realparts/build
+# kube-apiserver etcd k9s first); writes bench/PEERS.md. PEERS_ARGS="--sizes 1000,10000" for less.
+bench-peers: $(STAMP)
+	$(VENV)/bin/python bench/peers.py $(PEERS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,194 @@
+"""bench/PEERS.md from bench/peers.py's rows: tables, ratios kataview/k9s, issue 17's targets.
+
+Text after the `<!-- notes -->` marker of an existing PEERS.md is kept (hand-written notes).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKER = "<!-- notes -->"
+TOOLS = ("kataview", "k9s", "kubectl")
+
+
+def _first_line(argv: list[str], env: dict | None = None) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=env)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"? ({error})"
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else "?"
+
+
+def machine_facts(k9s: Path | None, apiserver: Path, etcd: Path) -> dict:
+    kubectl = subprocess.run(["kubectl", "version", "--client", "-o", "json"], capture_output=True, text=True)
+    try:
+        kubectl_version = json.loads(kubectl.stdout)["clientVersion"]["gitVersion"]
+    except (ValueError, KeyError):
+        kubectl_version = "?"
+    with tempfile.TemporaryDirectory() as home:  # k9s version reads its config dirs: not ~
+        env = {"PATH": "/usr/bin:/bin", "HOME": home, "K9S_CONFIG_DIR": home, "K9S_LOGS_DIR": home}
+        k9s_version = _first_line([str(k9s), "version", "-s"], env) if k9s else "not built"
+    commit = _first_line(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"])
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "kataview"],
+                           capture_output=True, text=True).stdout.strip()
+    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "cores": os.cpu_count(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+            "python": platform.python_version(), "kubectl": kubectl_version, "k9s": k9s_version,
+            "kube_apiserver": _first_line([str(apiserver), "--version"]),
+            "etcd": _first_line([str(etcd), "--version"]),
+            "kataview_commit": commit[:90] + (" (kataview/ modified)" if dirty else ""),
+            "load_avg_start": os.getloadavg()}
+
+
+def fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+
+
+def latency(entry: dict | None) -> str:
+    if not entry or entry.get("median_ms") is None:
+        return "-"
+    lost = f" ({entry['timeouts']} lost)" if entry.get("timeouts") else ""
+    return f"{entry['median_ms']:.0f} / {entry['p95_ms']:.0f}{lost}"
+
+
+def full_text(tool: dict) -> str:
+    if tool.get("full_s") is not None:
+        return fmt(tool["full_s"])
+    if tool.get("gave_up_s") is not None:
+        return f"not after {tool['gave_up_s']:.0f} s (count {fmt(tool.get('last_count'))})"
+    return "-"
+
+
+def tool_rows(rows: list[dict]) -> list[str]:
+    lines = ["| pods | tool | first pod row s | full list on screen s | RSS MiB loaded | CPU share, 100 ev/s "
+             "| cursor ms p50 / p95 | filter echo ms p50 / p95 | filter applied ms p50 / p95 |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        for name in TOOLS:
+            tool = row.get(name)
+            if not tool:
+                continue
+            churn = tool.get("churn") or {}
+            rss = tool.get("rss_mib")
+            lines.append(f"| {row['pods']:,} | {name} | {fmt(tool.get('first_row_s'))} | {full_text(tool)} "
+                         f"| {fmt(rss, 0)} | {fmt(churn.get('cpu_share'), 3)} | {latency(tool.get('cursor'))} "
+                         f"| {latency(tool.get('filter_echo'))} | {latency(tool.get('filter_applied'))} |")
+    return lines
+
+
+def ratio(a, b) -> str:
+    return f"{a / b:.2f}" if a is not None and b else "-"
+
+
+def ratio_rows(rows: list[dict]) -> list[str]:
+    lines = ["| pods | full list | RSS | CPU share | cursor p50 | cursor p95 | filter echo p50 | filter applied p50 |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        kv, k9 = row.get("kataview") or {}, row.get("k9s") or {}
+        if not kv or not k9:
+            continue
+
+        def pick(tool, *path):
+            for key in path:
+                tool = (tool or {}).get(key)
+            return tool
+
+        lines.append(f"| {row['pods']:,} | {ratio(kv.get('full_s'), k9.get('full_s'))} "
+                     f"| {ratio(kv.get('rss_mib'), k9.get('rss_mib'))} "
+                     f"| {ratio(pick(kv, 'churn', 'cpu_share'), pick(k9, 'churn', 'cpu_share'))} "
+                     f"| {ratio(pick(kv, 'cursor', 'median_ms'), pick(k9, 'cursor', 'median_ms'))} "
+                     f"| {ratio(pick(kv, 'cursor', 'p95_ms'), pick(k9, 'cursor', 'p95_ms'))} "
+                     f"| {ratio(pick(kv, 'filter_echo', 'median_ms'), pick(k9, 'filter_echo', 'median_ms'))} "
+                     f"| {ratio(pick(kv, 'filter_applied', 'median_ms'), pick(k9, 'filter_applied', 'median_ms'))} |")
+    return lines
+
+
+def server_rows(rows: list[dict]) -> list[str]:
+    lines = ["| pods | nodes | population s (objects + pods) | pods/s | requests | kataview report s (CPU s) "
+             "| report RSS MiB | floor fetch + decode s | report / floor | apiserver RSS MiB | load avg start -> end |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for row in rows:
+        pop, rep, floor = row.get("population", {}), row.get("report", {}), row.get("floor", {})
+        floor_s = (floor.get("fetch_s") or 0) + (floor.get("decode_s") or 0) or None
+        start, end = row.get("load_avg_start") or [None], row.get("load_avg_end") or [None]
+        lines.append(f"| {row['pods']:,} | {row['nodes']:,} | {fmt(pop.get('total_s'), 1)} "
+                     f"({fmt(pop.get('objects_s'), 1)} + {fmt(pop.get('pods_s'), 1)}) | {fmt(pop.get('pods_per_s'), 0)} "
+                     f"| {fmt(pop.get('requests'))} | {fmt(rep.get('wall_s'))} ({fmt(rep.get('cpu_s'))}) "
+                     f"| {fmt(rep.get('rss_mib'), 0)} | {fmt(floor.get('fetch_s'))} + {fmt(floor.get('decode_s'))} "
+                     f"= {fmt(floor_s)} | {ratio(rep.get('wall_s'), floor_s)} | {fmt(row.get('apiserver_rss_mib'), 0)} "
+                     f"| {fmt(start[0])} -> {fmt(end[0])} |")
+    return lines
+
+
+def targets(rows: list[dict]) -> list[str]:
+    by_size = {row["pods"]: row for row in rows}
+    lines = []
+
+    def verdict(ok) -> str:
+        return "not measured" if ok is None else ("**met**" if ok else "**not met**")
+
+    top = by_size.get(150_000)
+    kv = (top or {}).get("kataview") or {}
+    after_nodes = (kv["first_row_s"] - kv["nodes_pane_s"]) if kv.get("first_row_s") is not None \
+        and kv.get("nodes_pane_s") is not None else None
+    lines.append(f"- 150,000 pods, first pod rows < 1 s after the node pane: "
+                 f"{verdict(None if after_nodes is None else after_nodes < 1)}"
+                 + (f" ({after_nodes:.2f} s after it)" if after_nodes is not None else ""))
+    report = ((top or {}).get("report") or {}).get("wall_s")
+    share = kv["full_s"] / report if kv.get("full_s") and report else None
+    lines.append(f"- 150,000 pods, all pods on screen within 1.3x of `kataview report`: "
+                 f"{verdict(None if share is None else share <= 1.3)}"
+                 + (f" ({kv['full_s']:.2f} s vs {report:.2f} s = {share:.2f}x)" if share else ""))
+    floor = (top or {}).get("floor") or {}
+    floor_s = (floor.get("fetch_s") or 0) + (floor.get("decode_s") or 0)
+    share = report / floor_s if report and floor_s else None
+    lines.append(f"- 150,000 pods, report within 1.2x of the fetch+decode floor: "
+                 f"{verdict(None if share is None else share <= 1.2)}" + (f" ({share:.2f}x)" if share else ""))
+    ten = by_size.get(10_000) or {}
+    kv, k9 = ten.get("kataview") or {}, ten.get("k9s") or {}
+    checks = {
+        "full list in at most 1/4 of k9s's time": (kv.get("full_s"), k9.get("full_s"), 0.25),
+        "at most half its RSS": (kv.get("rss_mib"), k9.get("rss_mib"), 0.5),
+        "cursor key p50 no worse": ((kv.get("cursor") or {}).get("median_ms"), (k9.get("cursor") or {}).get("median_ms"), 1.0),
+        "filter keystroke (applied) p50 no worse": ((kv.get("filter_applied") or {}).get("median_ms"),
+                                                    (k9.get("filter_applied") or {}).get("median_ms"), 1.0),
+    }
+    for text, (ours, theirs, limit) in checks.items():
+        ok = None if ours is None or not theirs else ours <= limit * theirs
+        lines.append(f"- 10,000 pods vs k9s, {text}: {verdict(ok)}"
+                     + (f" ({ratio(ours, theirs)}x)" if ok is not None else ""))
+    for size in (50_000, 150_000):
+        kv = (by_size.get(size) or {}).get("kataview") or {}
+        p95s = [(kv.get(key) or {}).get("p95_ms") for key in ("cursor", "filter_echo", "filter_applied")]
+        ok = None if None in p95s else max(p95s) < 50
+        lines.append(f"- {size:,} pods, kataview key p95 < 50 ms (cursor, filter echo, filter applied): "
+                     f"{verdict(ok)}" + (f" ({', '.join(f'{p:.0f}' for p in p95s)} ms)" if ok is not None else ""))
+    return lines
+
+
+def write_markdown(out: Path, facts: dict, rows: list[dict], minutes: float, argv: str) -> None:
+    lines = ["# kataview vs k9s vs kubectl on a real kube-apiserver", "",
+             f"`python bench/peers.py {argv}` (`make bench-peers`) — {facts['date']}; {facts['cores']} cores, "
+             f"{facts['memory_gib']} GiB, shared with other sessions (load average at start "
+             f"{facts['load_avg_start'][0]:.2f}); the run took {minutes:.1f} min.", "",
+             f"Versions: {facts['kube_apiserver']}; etcd {facts['etcd']}; k9s {facts['k9s']}; kubectl "
+             f"{facts['kubectl']}; Python {facts['python']}; kataview at `{facts['kataview_commit']}`.", "",
+             "## Server, population, report and floor", ""] + server_rows(rows) + [
+             "", "## On screen (tmux 200x60, one tool at a time)", ""] + tool_rows(rows) + [
+             "", "## Ratios kataview / k9s (below 1: kataview is faster or smaller)", ""] + ratio_rows(rows) + [
+             "", "## Issue 17's targets (point 3)", ""] + targets(rows) + [""]
+    text = "\n".join(lines) + "\n"
+    previous = out.read_text() if out.exists() else ""
+    notes = previous[previous.index(MARKER):] if MARKER in previous else MARKER + "\n"
+    out.write_text(text + "\n" + notes)
