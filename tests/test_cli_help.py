@@ -13,6 +13,7 @@ from kataview.cli import entry as cli
 from kataview.cli.vm import VMCommandError, parse_target
 from kataview.demo.scenario import classic_objects
 from kataview.demo.serve import serve_parser
+from kataview.model.exit_codes import Exit
 
 KATAVIEW = [sys.executable, "-m", "kataview"]
 
@@ -59,7 +60,7 @@ def test_demo_options_reach_the_dashboard(monkeypatch):
 
 
 def test_serve_only_options_without_serve_are_refused(capsys):
-    assert cli.main(["demo", "--port", "8443"]) == cli.EXIT_USAGE
+    assert cli.main(["demo", "--port", "8443"]) == Exit.USAGE
     assert "--port needs --serve" in capsys.readouterr().err
 
 
@@ -70,7 +71,7 @@ def test_vm_target_forms():
     for text, namespace in (("web-0", None), ("other/web-0", "untrusted"), ("a/b/c", None), ("/web-0", None)):
         with pytest.raises(VMCommandError) as caught:
             parse_target(text, namespace)
-        assert caught.value.exit_code == cli.EXIT_USAGE
+        assert caught.value.exit_code == Exit.USAGE
 
 
 def test_vm_with_namespace_flag_on_the_demo(tmp_path):

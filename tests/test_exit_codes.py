@@ -3,6 +3,7 @@ the README list them, and the commands return them."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import pytest
 from kataview.cli import entry as cli
 from kataview.model.exit_codes import COMMAND_CODES, MEANING, Exit
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
 KATAVIEW = [sys.executable, "-m", "kataview"]
 CONTAINERD_V2 = ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n'
                  '  default_runtime_name = "runc"\n')
@@ -65,3 +67,18 @@ def test_setup_refusal_and_usage_differ(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         cli.main(["setup", "containerd"])  # --config missing: argparse's own usage error
     assert usage.value.code == Exit.USAGE
+
+
+def test_the_table_is_the_only_spelling_of_an_exit_code():
+    """No module renames the codes (EXIT_OK = Exit.OK) and no command returns a bare number:
+    the commands (cli/, `demo --serve`) return Exit members, so a grep for Exit finds them all."""
+    offenders = []
+    commands = [*(ROOT / "kataview" / "cli").glob("*.py"), ROOT / "kataview" / "demo" / "serve.py"]
+    for path in (ROOT / "kataview").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)] if isinstance(node, ast.Assign) else []
+            offenders += [f"{path.name}:{node.lineno} binds {name}" for name in names if name.startswith("EXIT_")]
+            if path in commands and isinstance(node, ast.Return) and isinstance(node.value, ast.Constant) \
+                    and type(node.value.value) is int:
+                offenders.append(f"{path.name}:{node.lineno} returns {node.value.value}")
+    assert offenders == []

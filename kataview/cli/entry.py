@@ -17,7 +17,6 @@ from kataview.kube.errors import KubeConfigError
 from kataview.model.exit_codes import Exit, epilog
 from kataview.sources.settings import Settings, SettingsError, load_config_file, remembered_theme, settings_from_config
 
-EXIT_OK, EXIT_USAGE = Exit.OK, Exit.USAGE
 # --fail-on takes the severity words of the report and of the TUI's SEV column
 FAIL_ON_WORDS = {"error": "error", "warning": "warning", "warn": "warning", "info": "info"}
 RAW = argparse.RawDescriptionHelpFormatter  # keeps the exit-code table's lines
@@ -175,10 +174,10 @@ def run_setup(rest: list[str], global_flags: list[str] = ()) -> int:
         return run_local_setup(rest[0], rest[1:], "--read-only" in global_flags)
     if rest[:1] in (["-h"], ["--help"]):
         print(SETUP_HELP + epilog("setup"))
-        return EXIT_OK
+        return Exit.OK
     if rest and not rest[0].startswith("-"):
         print(f"kataview setup: unknown target {rest[0]!r}; use 'containerd' or 'crio'", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     from kataview.sources.live import build_source
     from kataview.ui.app import make_app
 
@@ -193,7 +192,7 @@ def run_setup(rest: list[str], global_flags: list[str] = ()) -> int:
         return Exit.FAILED
     app = make_app(settings, source, start="setup")
     app.run()
-    return app.return_code or EXIT_OK
+    return app.return_code or Exit.OK
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -204,12 +203,12 @@ def run_demo(args: argparse.Namespace) -> int:
 
         if "--read-only" in args.rest:
             print("kataview demo: --read-only applies to the dashboard, not to --serve", file=sys.stderr)
-            return EXIT_USAGE
+            return Exit.USAGE
         return serve_main(args.rest)
     given = [name for name, default in SERVE_ONLY.items() if getattr(args, name) != default]
     if given:
         print(f"kataview demo: --{given[0].replace('_', '-')} needs --serve", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     from kataview.cli.tui import run_tui
 
     return run_tui(Settings(demo=True, read_only=args.read_only, theme=remembered_theme()),

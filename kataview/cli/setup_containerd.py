@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, TextIO
 
@@ -22,12 +21,11 @@ from kataview.setup.containerd.dropin import DropinPlan, plan_containerd_dropin
 from kataview.setup.containerd.patch import PatchPlan, plan_containerd_patch
 from kataview.setup.containerd.schema import DEFAULT_RUNTIME_TYPE, handler_name_problem, version_mismatch
 from kataview.setup.containerd.version import containerd_check, containerd_version_origin, detect_containerd_version
-from kataview.setup.config_write import (check_output_target, check_replace, config_lock, read_config,
-                                         warn_replace, write_config, write_failure)
+from kataview.setup.config_write import (check_output_target, check_replace, read_config, run_locked,
+                                         warn_replace, write_config)
 from kataview.setup.toml_edit import ConfigError
 
 PROG = "kataview setup containerd"
-EXIT_OK, EXIT_WRITE_FAILED, EXIT_REFUSED, EXIT_CONFLICT = Exit.OK, Exit.WRITE_FAILED, Exit.CONFIG, Exit.CONFLICT
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,14 +70,14 @@ def run_main_file(args: argparse.Namespace, out: TextIO, err: TextIO,
     if plan.already_configured:
         print(f"already configured: handler {args.handler!r} in {config} has the wanted settings; "
               "nothing to do", file=out)
-        return EXIT_OK
+        return Exit.OK
     if plan.needs_force:
         print(f"{config}: handler {args.handler!r} exists with other settings:", file=err)
         for conflict in plan.conflicts:
             print(f"  {conflict.describe()}", file=err)
         print("nothing was written; run again with --force to change these keys (other keys of the "
               "handler are kept)", file=err)
-        return EXIT_CONFLICT
+        return Exit.CONFLICT
     for change in plan.changes:
         print(f"plan: {change}", file=out)
     print(plan.diff, file=out, end="")
@@ -87,7 +85,7 @@ def run_main_file(args: argparse.Namespace, out: TextIO, err: TextIO,
     if args.dry_run:
         warn_replace(target, err, follow_symlinks=not args.output)
         print("dry run: nothing was written", file=out)
-        return EXIT_OK
+        return Exit.OK
     check = containerd_check(config, args.handler, version) if plan.info.version <= 2 else None
 
     def before(tmp: Path) -> None:
@@ -99,7 +97,7 @@ def run_main_file(args: argparse.Namespace, out: TextIO, err: TextIO,
                  before_rename=before)
     print("next: restart containerd (e.g. `systemctl restart containerd`) and create a RuntimeClass "
           f"with handler: {args.handler}", file=out)
-    return EXIT_OK
+    return Exit.OK
 
 
 def run_dropin(args: argparse.Namespace, out: TextIO, err: TextIO,
@@ -118,10 +116,10 @@ def run_dropin(args: argparse.Namespace, out: TextIO, err: TextIO,
         for conflict in plan.dropin.conflicts:
             print(f"  {conflict.describe()}", file=err)
         print("nothing was written; run again with --force", file=err)
-        return EXIT_CONFLICT
+        return Exit.CONFLICT
     if plan.dropin.already_configured and not plan.main_changed:
         print(f"already configured: handler {args.handler!r} in {dropin_path}; nothing to do", file=out)
-        return EXIT_OK
+        return Exit.OK
     for note in plan.notes:
         print(f"plan: {note}", file=out)
     print(plan.dropin.diff + plan.main_diff, file=out, end="")
@@ -131,7 +129,7 @@ def run_dropin(args: argparse.Namespace, out: TextIO, err: TextIO,
         for target in targets:
             warn_replace(target, err)
         print("dry run: nothing was written", file=out)
-        return EXIT_OK
+        return Exit.OK
     if args.output:
         raise ConfigError("--output cannot be combined with --drop-in (two files change)",
                           "use --dry-run to preview, or drop --output", source="--output")
@@ -141,7 +139,7 @@ def run_dropin(args: argparse.Namespace, out: TextIO, err: TextIO,
     for target in targets:
         write_config(target, texts[target], out, err, force=args.force, before_rename=before_rename)
     print("next: restart containerd and create a RuntimeClass with handler: " + args.handler, file=out)
-    return EXIT_OK
+    return Exit.OK
 
 
 def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = None,
@@ -149,22 +147,18 @@ def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = Non
     """Run the command; `before_rename` is a test hook called with each temp file before rename."""
     out, err = out or sys.stdout, err or sys.stderr
     args = build_parser().parse_args(argv)
-    try:
+
+    def check_handler() -> None:
         problem = handler_name_problem(args.handler)
         if problem:
             raise ConfigError(f"{problem}; Kubernetes RuntimeClass handlers must be DNS labels",
                               "choose a name such as 'kata' or 'kata-qemu'", source="--handler")
-        with nullcontext() if args.dry_run else config_lock(Path(args.config)):
-            if args.drop_in:
-                return run_dropin(args, out, err, before_rename)
-            return run_main_file(args, out, err, before_rename)
-    except ConfigError as exc:
-        print(f"{PROG}: refused: {exc}", file=err)
-        return EXIT_REFUSED
-    except OSError as exc:
-        print(f"{PROG}: {write_failure(exc, args.config)}", file=err)
-        return EXIT_WRITE_FAILED
 
+    def run() -> int:
+        if args.drop_in:
+            return run_dropin(args, out, err, before_rename)
+        return run_main_file(args, out, err, before_rename)
+    return run_locked(PROG, args.config, err, run, dry_run=args.dry_run, check=check_handler)
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main(sys.argv[1:]))

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, TextIO
 
 from kataview.model.exit_codes import Exit, epilog
-from kataview.setup.config_write import config_lock, read_config, warn_replace, write_config, write_failure
+from kataview.setup.config_write import read_config, run_locked, warn_replace, write_config
 from kataview.setup.crio import DEFAULT_SHIM, CrioPlan, plan_crio_dropin
 from kataview.setup.toml_edit import ConfigError
 
 PROG = "kataview setup crio"
-EXIT_OK, EXIT_WRITE_FAILED, EXIT_REFUSED, EXIT_CONFLICT = Exit.OK, Exit.WRITE_FAILED, Exit.CONFIG, Exit.CONFLICT
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,37 +83,28 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO,
         where = ", ".join(plan.defined_in + ((plan.dropin,) if plan.text else ()))
         print(f"already configured: handler {args.handler!r} ({where}) has the wanted settings; "
               "nothing to do", file=out)
-        return EXIT_OK
+        return Exit.OK
     if plan.needs_force:
         _report_conflicts(plan, err)
-        return EXIT_CONFLICT
+        return Exit.CONFLICT
     target = Path(args.config_dir) / plan.dropin
     print(plan.diff, file=out, end="")
     if args.dry_run:
         warn_replace(target, err)
         print("dry run: nothing was written", file=out)
-        return EXIT_OK
+        return Exit.OK
     write_config(target, plan.new_text, out, err, force=args.force,
                  backup_dir=backup_dir(Path(args.config_dir)), before_rename=before_rename)
     print(f"next: restart CRI-O (e.g. `systemctl restart crio`) and create a RuntimeClass with "
           f"handler: {args.handler}", file=out)
-    return EXIT_OK
+    return Exit.OK
 
 
 def main(argv: list[str], *, out: TextIO | None = None, err: TextIO | None = None,
          before_rename: Callable[[Path], None] | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     args = build_parser().parse_args(argv)
-    try:
-        with nullcontext() if args.dry_run else config_lock(Path(args.config_dir)):
-            return run(args, out, err, before_rename)
-    except ConfigError as exc:
-        print(f"{PROG}: refused: {exc}", file=err)
-        return EXIT_REFUSED
-    except OSError as exc:
-        print(f"{PROG}: {write_failure(exc, args.config_dir)}", file=err)
-        return EXIT_WRITE_FAILED
-
+    return run_locked(PROG, args.config_dir, err, lambda: run(args, out, err, before_rename), dry_run=args.dry_run)
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main(sys.argv[1:]))

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
+from kataview.model.exit_codes import Exit
+
 from .generator import generated_objects
 from .scenario import classic_objects
 from .session import RunningDemo, running_demo
@@ -62,7 +64,7 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     args = serve_parser().parse_args(list(argv) if argv is not None else None)
     if args.kubeconfig_out is not None and _refuse(args.kubeconfig_out):
         print("kataview demo: refusing to write a kubeconfig under ~/.kube", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     if args.nodes is not None or args.pods is not None:
         objects = generated_objects(args.nodes or 3, args.pods or 0, seed=args.seed)
     else:
@@ -70,7 +72,7 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(_serve(args, objects))
     except KeyboardInterrupt:
-        return 0
+        return Exit.OK
 
 
 async def _serve(args: argparse.Namespace, objects: list[dict]) -> int:
@@ -99,7 +101,7 @@ async def _serve(args: argparse.Namespace, objects: list[dict]) -> int:
             if path.parent.name.startswith("kataview-demo-"):  # our mkdtemp
                 with contextlib.suppress(OSError):
                     path.parent.rmdir()
-    return 0
+    return Exit.OK
 
 
 def _announce(demo: RunningDemo, path: Path) -> None:

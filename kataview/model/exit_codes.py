@@ -1,7 +1,8 @@
 """Every exit code of every kataview command, in one table (the README's and each --help's).
 
-It lives in model/ because the commands live in several layers (cli, report, vm, and the
-setup commands in setup/) and every layer may import model. Conventions followed: 0 done;
+It lives in model/ because more than one layer returns these codes (the commands in cli/,
+the setup library's write path in setup/config_write, `kataview demo --serve` in demo/) and
+every layer may import model: no other module spells an exit code. Conventions followed: 0 done;
 1 "the command worked and the answer is not clean" (as grep, diff and linters do for
 findings); 2 a bad command line (argparse's own code); 128+N ended by signal N. Every other
 outcome a script may want to tell apart has a code of its own.

@@ -19,15 +19,17 @@ import fcntl
 import os
 import stat
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
+from kataview.model.exit_codes import Exit
 from kataview.setup.filewrite import AttributeNotKept, atomic_write, backup
 from kataview.setup.toml_edit import MAX_CONFIG_BYTES, ConfigError, size_problem
 
 __all__ = ["LOCK_TIMEOUT", "LockTimeout", "check_output_target", "check_replace", "config_lock",
-           "lock_path", "read_config", "replace_problems", "warn_replace", "write_config", "write_failure"]
+           "lock_path", "read_config", "replace_problems", "run_locked", "warn_replace", "write_config",
+           "write_failure"]
 
 LOCK_TIMEOUT = 60.0  # s; one run holds the lock for well under a second
 
@@ -217,3 +219,21 @@ def write_config(target: Path, text: str, out: TextIO, err: TextIO, *, force: bo
         print(f"backup: {backup(target, directory=backup_dir)}", file=out)
     atomic_write(target, text.encode("utf-8"), follow_symlinks=follow_symlinks, before_rename=before_rename)
     print(f"wrote {target}", file=out)
+
+
+def run_locked(prog: str, config: str, err: TextIO, run: Callable[[], int], *, dry_run: bool,
+               check: Callable[[], None] | None = None) -> int:
+    """A setup command's work, holding the config's lock (a dry run takes none). `check` runs
+    first, before the lock, for refusals that need no file. A ConfigError is a refusal
+    (Exit.CONFIG), an OSError a failed write (Exit.WRITE_FAILED), each one line on err."""
+    try:
+        if check is not None:
+            check()
+        with nullcontext() if dry_run else config_lock(Path(config)):
+            return run()
+    except ConfigError as exc:
+        print(f"{prog}: refused: {exc}", file=err)
+        return Exit.CONFIG
+    except OSError as exc:
+        print(f"{prog}: {write_failure(exc, config)}", file=err)
+        return Exit.WRITE_FAILED
