@@ -4,6 +4,8 @@
                              [--burst RATE:SECONDS] [--soak RATE:SECONDS]
 
 Prints one JSON object on the last line of stdout:
+- node_pane_s, first_pod_s: from the App starting until the nodes pane, the pods pane,
+  holds its first row;
 - all_pods_s: from the App starting (LiveSource on the kubeconfig: real informers, real TLS)
   until the pods pane holds every pod (N rows);
 - with --interactive: keypress -> frame (down, pagedown, end/home; median, p95), a filter
@@ -204,14 +206,19 @@ async def run(args: argparse.Namespace) -> dict:
     result: dict = {"pods": args.pods}
     started = time.perf_counter()
     async with app.run_test(size=(200, 60)) as pilot:
-        table = None
+        table = nodes = None
         deadline = started + args.timeout
         while time.perf_counter() < deadline:
             if table is None and app.view is not None:
                 try:
                     table = app.screen.query_one("#pods")
+                    nodes = app.screen.query_one("#nodes")
                 except Exception:  # noqa: BLE001 - the main screen is not mounted yet
                     table = None
+            if nodes is not None and nodes.row_count and "node_pane_s" not in result:
+                result["node_pane_s"] = round(time.perf_counter() - started, 3)
+            if table is not None and table.row_count and "first_pod_s" not in result:
+                result["first_pod_s"] = round(time.perf_counter() - started, 3)
             if table is not None and table.row_count >= args.pods:
                 break
             await asyncio.sleep(0.01)

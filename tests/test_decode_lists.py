@@ -288,6 +288,10 @@ def test_watch_events() -> None:
     bookmark = decode_watch_line("pods", b'{"type":"BOOKMARK","object":{"kind":"Pod","metadata":{"resourceVersion":"999",'
                                          b'"annotations":{"k8s.io/initial-events-end":"true"}}}}')
     assert (bookmark.type, bookmark.resource_version, bookmark.item) == ("BOOKMARK", "999", None)
+    assert bookmark.initial_end  # the end of a watch-list's initial events
+    plain = decode_watch_line("pods", b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9",'
+                                      b'"annotations":{"k8s.io/initial-events-end":"false"}}}}')
+    assert not plain.initial_end
     deleted = decode_watch_line("nodes", b'{"type":"DELETED","object":{"metadata":{"name":"w1","resourceVersion":"5"}}}')
     assert deleted.item.name == "w1" and deleted.resource_version == "5"
 

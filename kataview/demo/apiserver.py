@@ -34,7 +34,7 @@ from .recording import RECORD, RecordedRequest
 from .resources import BY_PLURAL, GROUPS, Resource
 from .store import ObjectStore, utc_now
 from .tls import make_pki
-from .watch import DROP, WatchStream
+from .watch import DROP, WatchStream, list_options_errors
 
 encode = msgspec.json.Encoder().encode
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
@@ -55,6 +55,7 @@ class ApiServerDouble:
         self.faults = Faults()
         self.rbac = Rbac()
         self.bookmark_interval = 1.0
+        self.watch_list = True  # the WatchList feature gate (beta, on by default since 1.34)
         self.log_follow_interval = pod_logs.FOLLOW_INTERVAL  # seconds between followed log lines
         self.url = ""
         self.ca_path: Path | None = None
@@ -205,6 +206,9 @@ class ApiServerDouble:
         if target.subresource == "log":
             return await self._pod_log(request, query, target)
         if request.method == "GET":
+            refused = list_options_errors(query, watch, self.watch_list)
+            if refused:
+                raise ApiError(st.invalid_list_options(refused))
             output = reads.negotiate(request.headers.get("Accept"))
             if watch:
                 return await WatchStream(self, request, target, output, query).run()

@@ -33,6 +33,7 @@ class Faults:
         self._delay: dict[str, float] = {}
         self._watch_body: dict[str, str] = {}
         self._list_body: dict[str, str] = {}
+        self._initial_pace: dict[str, tuple[float, int]] = {}
         self.on_drop_watches: Callable[[], None] = lambda: None
         self.on_compact: Callable[[], None] = lambda: None
 
@@ -64,6 +65,20 @@ class Faults:
                 self._delay[key] = seconds
             else:
                 self._delay.pop(key, None)
+
+    def slow_initial_events(self, resource: str, seconds: float, every: int = 500) -> None:
+        """A watch-list on `resource` sends its initial events `every` at a time, waiting
+        `seconds` before each batch (a slow list, event by event; 0 removes it)."""
+        with self._lock:
+            key = _plural(resource)
+            if seconds > 0:
+                self._initial_pace[key] = (seconds, max(1, every))
+            else:
+                self._initial_pace.pop(key, None)
+
+    def initial_pace_for(self, plural: str) -> tuple[float, int] | None:
+        with self._lock:
+            return self._initial_pace.get(plural, self._initial_pace.get(ANY))
 
     WATCH_BODIES = ("empty", "junk", "silent", "abort")
 

@@ -72,6 +72,17 @@ def invalid(resource: Resource, name: str, field: str, why: str) -> dict:
     return status(422, "Invalid", f'{resource.kind} "{name}" is invalid: {field}: {why}', details)
 
 
+def invalid_list_options(errors: list[tuple[str, str]]) -> dict:
+    """422 for query parameters that fail ListOptions validation, as NewInvalid words it:
+    errors are (field, detail) pairs of field.Forbidden errors."""
+    texts = [f"{field}: Forbidden: {detail}" for field, detail in errors]
+    joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+    causes = [{"reason": "FieldValueForbidden", "message": f"Forbidden: {detail}", "field": field}
+              for field, detail in errors]
+    return status(422, "Invalid", f'ListOptions.meta.k8s.io "" is invalid: {joined}',
+                  {"group": "meta.k8s.io", "kind": "ListOptions", "causes": causes})
+
+
 def bad_request(message: str) -> dict:
     return status(400, "BadRequest", message)
 

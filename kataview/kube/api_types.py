@@ -50,6 +50,7 @@ class ObjectMeta(Base):
 class ListMeta(Base):
     resourceVersion: str | None = None
     continue_: str | None = msgspec.field(default=None, name="continue")
+    remainingItemCount: int | None = None  # on a page with a continue token, when counted
 
 
 class Status(Base):

@@ -50,7 +50,7 @@ class ClusterWatcher:
         self.min_interval = min_interval
         self.stale_after = stale_after
         options = {"log_limiter": LogLimiter(logging.getLogger(Informer.__module__)),
-                   **(informer_options or {})}
+                   "watch_list": True, **(informer_options or {})}
         self.informers: dict[str, Informer] = {
             kind: Informer(kind, resource_paths(kind, namespace), connection.transport,
                            field_selector_for(kind), on_change=self._changed, **options)
@@ -166,6 +166,8 @@ class ClusterWatcher:
             errors={kind: i.error for kind, i in informers.items() if i.error},
             last_error=self._last_error,
             listing={kind: i.listing for kind, i in informers.items() if i.listing and not i.synced},
+            expected={kind: i.expected for kind, i in informers.items()
+                      if i.expected is not None and not i.synced},
             retry_at=retry_at, denied=tuple(kind for kind, i in informers.items() if i.forbidden))
 
 

@@ -68,6 +68,7 @@ class DecodedList:
     resource_version: str
     continue_token: str
     skipped: int
+    remaining: int | None = None  # metadata.remainingItemCount: items after this page, if given
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class WatchEvent:
     resource_version: str
     status_code: int | None
     message: str
+    initial_end: bool = False  # a BOOKMARK annotated k8s.io/initial-events-end: "true"
 
 
 _CONVERTERS: dict[str, Callable[[Any], object]] = {
@@ -172,7 +174,8 @@ def decode_list(kind: str, data: bytes) -> DecodedList:
                 append(convert(item))
             except Exception:  # noqa: BLE001 - a conversion bug must cost one item, not the list
                 skipped += 1
-    return DecodedList(items, meta.resourceVersion or "", meta.continue_ or "", skipped)
+    return DecodedList(items, meta.resourceVersion or "", meta.continue_ or "", skipped,
+                       meta.remainingItemCount)
 
 
 @contextmanager
@@ -231,6 +234,7 @@ def _decode_list_slower(kind: str, data: bytes) -> DecodedList:
     return DecodedList(items, meta.resourceVersion or "", meta.continue_ or "", skipped)
 
 
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"  # on the bookmark that ends a watch-list
 _WATCH_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"})
 
 
@@ -263,7 +267,8 @@ def decode_watch_line(kind: str, line: bytes) -> WatchEvent:
             meta = msgspec.json.decode(raw, type=t.MetaOnly).metadata or EMPTY_META
         except (msgspec.DecodeError, msgspec.ValidationError):
             meta = EMPTY_META
-        return WatchEvent("BOOKMARK", None, meta.resourceVersion or "", None, "")
+        end = (meta.annotations or {}).get(INITIAL_EVENTS_END) == "true"
+        return WatchEvent("BOOKMARK", None, meta.resourceVersion or "", None, "", end)
     try:
         struct_type = t.OBJECT_TYPES[kind]
         try:

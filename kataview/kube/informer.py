@@ -2,8 +2,11 @@
 
 The loop (client-go's reflector, simplified; the figures are in backoff.py):
 
-1. list, paginated (limit=page_size + continue), decoding each page straight into records;
-   the new store replaces the old one in one step, so readers never see a half list;
+1. list: a watch-list where the server serves it (kube/watch_list.py: the initial events up
+   to the end bookmark), else paginated (limit=page_size + continue), decoding each page
+   straight into records. The FIRST list fills the store as it arrives (snapshots show the
+   pods read so far, `listing` and `expected` say how far it is); a relist builds a new store
+   that replaces the old one in one step, so readers never see a half relist;
 2. watch from the list's resourceVersion with allowWatchBookmarks and a randomised
    timeoutSeconds; a clean end of the stream re-watches from the last seen version, but never
    more than once a second, and a watch that ended within a second without an event is a
@@ -26,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 from contextlib import aclosing
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
@@ -50,46 +52,15 @@ from .errors import (
     api_error,
 )
 from .pages import body_kind, continue_token, gc_held
+from .resource_paths import (SANDBOX_FAILURE_SELECTOR, field_selector_for, permission_missing,
+                             resource_paths)
 from .transport import KubeTransport
+from .watch_list import INITIAL_EVENTS_QUERY, WatchListRefused, refusal
 
-__all__ = ["Backoff", "Informer", "continue_token", "field_selector_for", "gc_held",
-           "permission_missing", "resource_paths"]
+__all__ = ["SANDBOX_FAILURE_SELECTOR", "Backoff", "Informer", "continue_token",
+           "field_selector_for", "gc_held", "permission_missing", "resource_paths"]
 
 logger = logging.getLogger(__name__)
-SANDBOX_FAILURE_SELECTOR = "reason=FailedCreatePodSandBox"
-NAMESPACED = frozenset({"pods", "events", "networkpolicies"})
-RBAC_FILE = "deploy/rbac-readonly.yaml"
-_USER = re.compile(r'User "([^"]*)"')
-_PATHS: dict[str, tuple[str, ...]] = {
-    "nodes": ("/api/v1/{ns}nodes",),
-    "runtimeclasses": ("/apis/node.k8s.io/v1/runtimeclasses",
-                       "/apis/node.k8s.io/v1beta1/runtimeclasses"),
-    "pods": ("/api/v1/{ns}pods",),
-    "events": ("/api/v1/{ns}events",),
-    "networkpolicies": ("/apis/networking.k8s.io/v1/{ns}networkpolicies",),
-}
-
-
-def resource_paths(kind: str, namespace: str | None = None) -> tuple[str, ...]:
-    """The list/watch paths of a kind, preferred first (later ones are fallbacks on 404)."""
-    prefix = f"namespaces/{namespace}/" if namespace and kind in NAMESPACED else ""
-    return tuple(path.format(ns=prefix) for path in _PATHS[kind])
-
-
-def field_selector_for(kind: str) -> str | None:
-    """Events are watched for sandbox failures only."""
-    return SANDBOX_FAILURE_SELECTOR if kind == "events" else None
-
-
-def permission_missing(kind: str, verb: str, error: BaseException) -> str:
-    """The one line an operator acts on when RBAC denies a read: which verb, which resource,
-    which user, and the file that grants it."""
-    found = _USER.search(str(error))
-    user = f' for user "{found.group(1)}"' if found else ""
-    return (f'cannot {verb} {kind}: RBAC denies "{verb}" on "{kind}"{user}; '
-            f"grant it with {RBAC_FILE}")
-
-
 class Informer:
     """Keeps `store` (record_key -> record) of one kind current. Run it with `await run()`
     (forever; cancel the task to stop) or list once with `await list_all()`."""
@@ -100,7 +71,7 @@ class Informer:
                  forbidden_retry: float = 60.0, bookmark_interval: float = BOOKMARK_INTERVAL,
                  min_watch_gap: float = SHORT_WATCH, log_limiter: LogLimiter | None = None,
                  on_change: Callable[[Informer], None] | None = None,
-                 label_selector: str | None = None) -> None:
+                 label_selector: str | None = None, watch_list: bool = False) -> None:
         self.kind = kind
         self.paths = (path,) if isinstance(path, str) else tuple(path)
         self.path = self.paths[0]  # the path in use (after a 404 fallback, the one that worked)
@@ -125,6 +96,9 @@ class Informer:
         self.skipped = 0  # objects the last list and the watch since could not decode
         self.lists = 0  # completed lists (the first one and every relist)
         self.listing = 0  # objects received so far by the first list, while it runs
+        self.expected: int | None = None  # its total, estimated from remainingItemCount
+        self.watch_list = watch_list  # list by watch-list first (run() only)
+        self.watch_list_refused: str | None = None  # why this server is listed page by page
         self.watches = 0  # watch requests accepted by the server
         self.junk_lines = 0  # watch lines that were not watch events at all
         self.retry_at: datetime | None = None  # while waiting to retry: when
@@ -137,6 +111,9 @@ class Informer:
         self._gone_streak = 0  # 410s in a row without a good event in between
         self._verb = "list"  # what the loop is doing: "list" or "watch" (names a 403)
         self._watch_denied = False  # list allowed, watch forbidden: poll by relisting
+        self._initial: Store | None = None  # a watch-list's store until its end bookmark
+        self._filling = False  # the first list writes into the visible store
+        self._need_list = True  # until a list (or a watch-list's initial events) is complete
 
     # -- state ------------------------------------------------------------------------------
 
@@ -219,13 +196,14 @@ class Informer:
 
     # -- list -------------------------------------------------------------------------------
 
-    async def list_all(self) -> tuple[Store, str]:
+    async def list_all(self, fill: bool = False) -> tuple[Store, str]:
         """One full paginated list: (records by key, resourceVersion). On 404 the next path
-        is tried (runtimeclasses: node.k8s.io/v1, then v1beta1)."""
+        is tried (runtimeclasses: node.k8s.io/v1, then v1beta1). fill: write the pages into
+        the visible store as they arrive (the first list of run())."""
         self._verb = "list"
         for index, path in enumerate(self.paths):
             try:
-                result = await self._list_path(path)
+                result = await self._list_path(path, fill)
             except NotFound:
                 if index == len(self.paths) - 1:
                     raise
@@ -234,14 +212,13 @@ class Informer:
             return result
         raise AssertionError("unreachable")
 
-    async def _list_path(self, path: str) -> tuple[Store, str]:
+    async def _list_path(self, path: str, fill: bool) -> tuple[Store, str]:
         """Pipelined: as soon as a page has arrived, the request for the next one goes out
         (its continue token is read from the page's head), and the page is decoded while the
         server works on the next one."""
-        items = Store()
+        items = self._begin_fill() if fill else Store()
         version = ""
         skipped = 0
-        self.listing = 0
 
         def query_for(token: str) -> dict[str, str | int]:
             query: dict[str, str | int] = {"limit": self.page_size}
@@ -268,10 +245,19 @@ class Informer:
                             await asyncio.sleep(0)
                     page = self._decode_page(data, path)
                     del data
-                    for item in page.items:
-                        items[record_key(self.kind, item)] = item
+                    if fill:
+                        items = self._writable()  # a snapshot may hold the previous pages
+                        for item in page.items:
+                            key = record_key(self.kind, item)
+                            items[key] = item
+                            self.log.record(key)
+                    else:
+                        for item in page.items:
+                            items[record_key(self.kind, item)] = item
                     if not self.synced and pending is not None:
                         self.listing = len(items)  # progress, for the header
+                        if page.remaining is not None:
+                            self.expected = len(items) + page.remaining
                         self._changed()
                     skipped += page.skipped
                     version = page.resource_version or version
@@ -297,12 +283,21 @@ class Informer:
             raise BadListBody(f"GET {path}: {self.transport.server} answered with "
                               f"{body_kind(data, error)}, not a list of {self.kind}") from None
 
+    def _begin_fill(self) -> Store:
+        """A first list starts from an empty visible store (a retried one starts over)."""
+        self.store, self.log, self._frozen = Store(), ChangeLog(), False
+        self.listing, self.expected, self._filling = 0, None, True
+        return self.store
+
     def _replace(self, items: Store, version: str) -> None:
         self.listing = 0
+        self.expected = None
         self._idles = 0
-        self.store = items
-        self.log = ChangeLog()  # a new list: what the old log says no longer applies
-        self._frozen = False
+        self._filling = self._need_list = False
+        if items is not self.store:  # a relist: what the old log says no longer applies
+            self.store = items
+            self.log = ChangeLog()
+            self._frozen = False
         self.resource_version = version
         self.synced = True
         self.lists += 1
@@ -319,10 +314,12 @@ class Informer:
     def _watch_opened(self) -> None:
         self.watches += 1  # an HTTP 200 alone proves nothing: live waits for an event
 
-    async def _watch(self) -> None:
+    async def _watch(self, initial: bool = False) -> None:
         """Watch from self.resource_version until the server ends the stream. Raises
         WatchEndedEarly for a watch over within a second with no event, WatchIdle for one
-        silent (or sending only junk) for idle_limit seconds."""
+        silent (or sending only junk) for idle_limit seconds. initial: a watch-list (the
+        current state first, up to the end bookmark); WatchListRefused when the server
+        refuses it or ends the stream before that bookmark."""
         loop = asyncio.get_running_loop()
         wait = self._last_watch_start + self.min_watch_gap - loop.time()
         if wait > 0:
@@ -334,6 +331,9 @@ class Informer:
         query: dict[str, str | int] = {"watch": "true", "allowWatchBookmarks": "true",
                                        "resourceVersion": self.resource_version,
                                        "timeoutSeconds": seconds}
+        if initial:
+            query = {**INITIAL_EVENTS_QUERY, "timeoutSeconds": seconds}
+            self._initial = self._begin_fill() if not self.synced else Store()
         if self.field_selector:
             query["fieldSelector"] = self.field_selector
         if self.label_selector:
@@ -357,6 +357,13 @@ class Informer:
         except ServerSilent:
             raise WatchIdle(f"watch silent for {self.idle_limit:g} s (no event, no bookmark); "
                             "dropped it") from None
+        except ApiError as error:
+            raise (refusal(error) if initial and self._initial is not None else None) or error
+        finally:
+            initial_pending, self._initial = self._initial is not None, None
+        if initial_pending:
+            raise WatchListRefused("the server ended the watch-list before its initial-events-end "
+                                   "bookmark; listing page by page instead")
         elapsed = loop.time() - started
         if self._quiet and elapsed < SHORT_WATCH:
             raise WatchEndedEarly(f"the server ended the watch after {elapsed:.2f} s without "
@@ -372,6 +379,9 @@ class Informer:
             raise api_error(event.status_code, event.message, self.path, self.kind)
         if self._quiet:  # the first event of this watch (checked once per event: cheap)
             self._first_event()
+        if self._initial is not None:
+            self._apply_initial(event)
+            return True
         if event.resource_version:
             self.resource_version = event.resource_version
         if kind == "BOOKMARK":
@@ -391,26 +401,70 @@ class Informer:
             self._changed()
         return True
 
+    def _apply_initial(self, event: WatchEvent) -> None:
+        """An event of a watch-list before its end bookmark: into the store being built."""
+        if event.type == "BOOKMARK":
+            if event.initial_end:
+                items = self.store if self._filling else self._initial
+                self._initial = None
+                self._replace(items, event.resource_version)
+            return
+        if event.item is None:
+            self.skipped += 1
+            return
+        key = record_key(self.kind, event.item)
+        store = self._initial = self._writable() if self._filling else self._initial
+        if event.type == "DELETED":
+            store.pop(key, None)
+        else:
+            store[key] = event.item
+        if self._filling:
+            self.log.record(key)
+            self.listing = len(store)
+            self._changed()
+
+    async def _list(self) -> None:
+        """The (re)list: by watch-list, which then goes on as the watch, or page by page."""
+        if self.watch_list and self.watch_list_refused is None:
+            self._verb = "list"
+            try:
+                await self._watch(initial=True)
+                return
+            except WatchListRefused as refused:
+                self.watch_list_refused = str(refused)
+                self._limiter.log(logging.INFO, self.kind, str(refused))
+            except (TooManyRequests, Gone):
+                raise
+            except KubeError as error:
+                if not self._need_list:  # after the initial events: a watch error as any other
+                    raise
+                # as client-go: progress beats waiting for a stream a proxy keeps breaking
+                self._limiter.log(logging.INFO, self.kind, f"the watch-list failed ({error}); "
+                                  "listing page by page this time",
+                                  key=f"watch-list failed: {type(error).__name__}")
+        self._replace(*await self.list_all(fill=not self.synced))
+        await self._watch()
+
     # -- the loop ---------------------------------------------------------------------------
 
     async def run(self) -> None:
         """List, then watch forever; recover from every error. Cancel the task to stop."""
-        need_list = True
+        self._need_list = True
         while True:
             try:
-                if need_list:
-                    self._replace(*await self.list_all())
-                    need_list = False
-                await self._watch()
+                if self._need_list:
+                    await self._list()  # which watches too, once listed
+                else:
+                    await self._watch()
                 self._gone_streak = 0
             except Gone:
-                need_list = True  # resourceVersion too old (or continue token expired)
+                self._need_list = True  # resourceVersion too old (or continue token expired)
                 logger.info("%s: 410 Gone, relisting", self.kind)
                 self._gone_streak += 1
                 if self._gone_streak > 1:  # 410 again right after a relist: do not spin
                     await asyncio.sleep(self.backoff.delay(self._gone_streak - 1))
             except Forbidden as error:
-                need_list = True
+                self._need_list = True
                 await self._fail_and_wait(error, self.forbidden_retry, forbidden=True)
             except TooManyRequests as error:
                 wait = max(clamp_retry_after(error.retry_after), self._retry.next_delay())
@@ -418,13 +472,13 @@ class Informer:
             except WatchIdle as error:
                 self._idles += 1
                 if self._idles >= IDLES_BEFORE_RELIST:  # changes may be hidden from us
-                    need_list, self._idles = True, 0
+                    self._need_list, self._idles = True, 0
                 await self._fail_and_wait(error, self._retry.next_delay())
             except (KubeError, DecodeError) as error:
                 await self._fail_and_wait(error, self._retry.next_delay())
             except Exception as error:  # noqa: BLE001 - a bug must show as an error, not a hang
                 logger.exception("informer %s failed", self.kind)
-                need_list = True
+                self._need_list = True
                 await self._fail_and_wait(
                     RuntimeError(f"internal error: {type(error).__name__}: {error}"),
                     self._retry.next_delay())

@@ -288,8 +288,17 @@ class WatchState:
     # resource -> objects received so far by a first list still in progress (a 150,000-pod
     # list takes seconds: the header shows it moving)
     listing: Mapping[str, int] = field(default_factory=dict)
+    # resource -> its total as the list's remainingItemCount estimates it (paginated lists only)
+    expected: Mapping[str, int] = field(default_factory=dict)
     retry_at: datetime | None = None  # while failing: the next attempt, soonest first
     denied: tuple[str, ...] = ()  # resources RBAC does not let kataview read or watch
+
+    def loading(self, kind: str) -> str:
+        """How far the first list of a kind is: "55,000 of ~150,000", or "55,000" when the
+        server gave no estimate (a watch-list, or a list without remainingItemCount)."""
+        number = self.listing.get(kind, 0)
+        total = self.expected.get(kind)
+        return f"{number:,} of ~{total:,}" if total else f"{number:,}"
 
     @property
     def never_connected(self) -> bool:
@@ -298,9 +307,10 @@ class WatchState:
 
     @property
     def label(self) -> str:
-        """Short status text, e.g. "live", "syncing 3/5 · pods 45,500", "stale since 12:03:07"."""
+        """Short status text, e.g. "live", "syncing 3/5 · pods 45,500 of ~150,000",
+        "stale since 12:03:07"."""
         if self.phase == "syncing":
-            progress = "".join(f" · {kind} {number:,}" for kind, number in self.listing.items())
+            progress = "".join(f" · {kind} {self.loading(kind)}" for kind in self.listing)
             return f"syncing {self.synced}/{self.total}{progress}"
         if self.phase == "live" or self.stale_since is None:
             return self.phase
