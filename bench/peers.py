@@ -278,6 +278,12 @@ def main() -> int:
     parser.add_argument("--limit-s", type=float, default=600)
     parser.add_argument("--repeat", type=int, default=1, help="runs of report and floor per size")
     parser.add_argument("--workers", type=int, default=3, help="pod-creating processes")
+    parser.add_argument("--run-py", default="", metavar="SIZES",
+                        help="first re-run bench/run.py (the double) at these sizes, same machine, "
+                             "same run (issue 17.4); it writes bench/RESULTS.md")
+    parser.add_argument("--deadline", default="", metavar="HH:MM",
+                        help="UTC; a size whose population (estimated from the last size's rate) "
+                             "plus ~10 min of measuring would end later is skipped and recorded")
     parser.add_argument("--out", type=Path, default=BENCH / "PEERS.md")
     parser.add_argument("--json", type=Path, default=BENCH / "peers.json")
     args = parser.parse_args()
@@ -294,12 +300,45 @@ def main() -> int:
     rows: list[dict] = []
     started = time.monotonic()
     try:
+        if args.run_py:
+            facts["run_py"] = rerun_double_bench(args.run_py)
         for pods in sizes:
-            rows.append(measure_size(pods, Binaries(etcd=etcd, kube_apiserver=apiserver), k9s, args, workdir))
+            skip = beyond_deadline(pods, rows, args.deadline)
+            if skip:
+                log(f"{pods:,} pods skipped: {skip}")
+                rows.append({"pods": pods, "nodes": nodes_for(pods), "skipped": skip})
+            else:
+                rows.append(measure_size(pods, Binaries(etcd=etcd, kube_apiserver=apiserver), k9s,
+                                         args, workdir))
             write(args, facts, rows, started)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+def rerun_double_bench(sizes: str) -> dict:
+    """bench/run.py (kataview vs kubectl on the API double) in this run, before the peers."""
+    log(f"bench/run.py --sizes {sizes} (writes bench/RESULTS.md)")
+    started = time.monotonic()
+    done = subprocess.run([PYTHON, str(BENCH / "run.py"), "--sizes", sizes], cwd=ROOT)
+    return {"sizes": sizes, "rc": done.returncode, "minutes": round((time.monotonic() - started) / 60, 1),
+            "ended": time.strftime("%H:%M UTC", time.gmtime())}
+
+
+def beyond_deadline(pods: int, rows: list[dict], deadline: str) -> str:
+    """Why this size cannot end before the deadline, or "" when it can (or nothing is known)."""
+    rates = [row["population"]["pods_per_s"] for row in rows if row.get("population")]
+    if not deadline or not rates:
+        return ""
+    hours, minutes = map(int, deadline.split(":"))
+    now = time.gmtime()
+    left_min = (hours * 60 + minutes) - (now.tm_hour * 60 + now.tm_min)
+    needed_min = pods / rates[-1] / 60 + 10
+    if needed_min <= left_min:
+        return ""
+    return (f"population alone would take ~{pods / rates[-1] / 60:.0f} min at the last size's "
+            f"{rates[-1]:.0f} pods/s, plus ~10 min of measuring; {left_min} min were left before "
+            f"the run's deadline {deadline} UTC")
 
 
 def write(args, facts: dict, rows: list[dict], started: float) -> None:
