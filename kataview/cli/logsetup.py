@@ -30,6 +30,7 @@ from typing import Any, Mapping
 
 from kataview.model.redaction import REDACTED, redact, register_secret  # noqa: F401 - their home before
 from kataview.model.terminal_text import terminal_safe
+from kataview.model.xdg import state_dir
 
 LOG_NAME = "kataview.log"
 MAX_BYTES = 5 * 1024 * 1024
@@ -86,16 +87,8 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
 
-def state_dir(environ: Mapping[str, str] | None = None) -> Path:
-    environ = os.environ if environ is None else environ
-    base = environ.get("XDG_STATE_HOME") or ""
-    root = Path(base) if base and Path(base).is_absolute() else (
-        Path(environ.get("HOME") or Path.home()) / ".local" / "state")
-    return root / "kataview"
-
-
 def log_path(environ: Mapping[str, str] | None = None) -> Path:
-    return state_dir(environ) / LOG_NAME
+    return state_dir(os.environ if environ is None else environ) / LOG_NAME
 
 
 def _ours(handler: logging.Handler) -> bool:

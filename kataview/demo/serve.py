@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from kataview.model.exit_codes import Exit
+from kataview.model.xdg import runtime_dir
 
 from .generator import generated_objects
 from .scenario import classic_objects
@@ -40,7 +41,7 @@ def serve_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def default_kubeconfig_path() -> Path:
     """Under $XDG_RUNTIME_DIR, else a private temp dir; never ~/.kube."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    runtime = runtime_dir(os.environ)
     if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK):
         base = Path(runtime) / "kataview"
         base.mkdir(mode=0o700, exist_ok=True)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 from kataview.hosts.ssh import SSHPool
 from kataview.kube.transport import KubeTransport
+from kataview.model import xdg
 from kataview.model.records import Node
 from kataview.setup.guidance import install_guidance
 from kataview.setup.preflight import PreflightReport, run_preflight
@@ -45,10 +46,9 @@ def containerd_version_for(node: Node, report: PreflightReport | None) -> str | 
 
 
 def transcript_path(node: str, state_dir: Path | None = None) -> Path:
-    """`$XDG_STATE_HOME/kataview/setup/<node>.jsonl` (as kataview.sources.settings.state_home)."""
+    """`$XDG_STATE_HOME/kataview/setup/<node>.jsonl` (kataview.model.xdg), or under `state_dir`."""
     if state_dir is None:
-        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        state_dir = Path(base) / "kataview"
+        state_dir = xdg.state_dir(os.environ)
     safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in node)
     return state_dir / "setup" / f"{safe}.jsonl"
 

@@ -14,19 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 
+from kataview.model.xdg import config_dir, state_dir
+
 
 class SettingsError(ValueError):
     """Bad configuration: the message names the file, the place and what to do."""
-
-
-def config_home() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "kataview"
-
-
-def state_home() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "kataview"
 
 
 @dataclass(frozen=True)
@@ -55,7 +47,7 @@ class Settings:
 
 def load_config_file(path: Path | None = None) -> tuple[Path, dict[str, Any]]:
     """Read the config file; a missing file is an empty config, a broken one a SettingsError."""
-    path = path or config_home() / "config.toml"
+    path = path or config_dir(os.environ) / "config.toml"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -95,7 +87,7 @@ def settings_from_config(data: Mapping[str, Any], path: Path | None) -> dict[str
 
 def remembered_theme() -> str | None:
     try:
-        data = tomllib.loads((state_home() / "state.toml").read_text(encoding="utf-8"))
+        data = tomllib.loads((state_dir(os.environ) / "state.toml").read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
         return None
     theme = data.get("theme")
@@ -104,7 +96,7 @@ def remembered_theme() -> str | None:
 
 def remember_theme(theme: str) -> None:
     """Persist the chosen theme atomically; losing it is harmless, so errors are ignored."""
-    directory = state_home()
+    directory = state_dir(os.environ)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         temporary = directory / "state.toml.tmp"
