@@ -135,6 +135,19 @@ def load_configuration(settings: ConnectionSettings,
     return _load_kubeconfig(documents, settings.context)
 
 
+def context_names(settings: ConnectionSettings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Blocking: the context names of the kubeconfig files load_configuration would read, in
+    file order (a name defined twice counts once, as kubectl merges them); [] in-cluster."""
+    environ = os.environ if environ is None else environ
+    names: list[str] = []
+    for path in kubeconfig_paths(settings.kubeconfig, environ):
+        document = _read_document(path) if path.is_file() else None
+        for entry in (document or {}).get("contexts") or ():
+            if str(entry["name"]) not in names:
+                names.append(str(entry["name"]))
+    return names
+
+
 def kubeconfig_paths(explicit: str | None, environ: Mapping[str, str]) -> list[Path]:
     """--kubeconfig wins; then the KUBECONFIG list (empty entries ignored); then ~/.kube/config."""
     if explicit:

@@ -51,3 +51,21 @@ class SnapshotSource(Protocol):
 
     async def run(self, publish: Publish) -> None:
         """Publish snapshots until cancelled. Errors are reported through WatchState."""
+
+
+class ContextError(Exception):
+    """A context switch refused before anything was closed (an unknown context, a kubeconfig
+    that does not load); the message says why, in one line."""
+
+
+class ContextSwitching(Protocol):
+    """What a source offers when it reads a kubeconfig (live, demo): its contexts, and a switch
+    that closes the current connection and watches another context's cluster from the same
+    `run` (new connection, new informers) without the app restarting."""
+
+    def context_names(self) -> list[str]:
+        """The kubeconfig's contexts, for completion."""
+
+    def switch_context(self, name: str) -> SourceInfo:
+        """Point the running source at context `name`; raises ContextError and changes nothing
+        when it cannot."""

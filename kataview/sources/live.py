@@ -12,14 +12,16 @@ import contextlib
 import shutil
 import socket
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from kataview.kube.cluster import ClusterWatcher, fetch_once
-from kataview.kube.connection import Connection, ConnectionSettings, connect, load_configuration
+from kataview.kube.connection import Connection, ConnectionSettings, connect, context_names, load_configuration
+from kataview.kube.errors import KubeConfigError
 from kataview.kube.pod_reads import KubePodReader
 from kataview.model.records import ClusterSnapshot
-from kataview.sources.base import Publish, SourceInfo
+from kataview.sources.base import ContextError, Publish, SourceInfo
 from kataview.sources.settings import Settings
 
 DEMO_CONTEXT = "kataview-demo"
@@ -104,7 +106,8 @@ async def gather_once(settings: Settings, then: Then | None = None) -> Any:
 
 
 class LiveSource:
-    """Watches a cluster through the informers; publishes coalesced snapshots."""
+    """Watches a cluster through the informers; publishes coalesced snapshots. `switch_context`
+    moves the running source to another context of its kubeconfig."""
 
     def __init__(self, settings: Settings, kubeconfig: str | None = None,
                  info: SourceInfo | None = None) -> None:
@@ -116,6 +119,8 @@ class LiveSource:
             info = SourceInfo(loaded.context, loaded.configuration.host, namespace_of(settings))
         self.info = info
         self._reader: KubePodReader | None = None  # while connected
+        self._switched = asyncio.Event()
+        self._generation = 0  # one per context: a closing watch publishes nothing more
 
     def pod_reader(self) -> KubePodReader | None:
         """The pod screens' GETs (YAML, describe, logs) over this source's connection."""
@@ -125,13 +130,55 @@ class LiveSource:
         """Nodes are reached over SSH as the settings say (a fixed snapshot has no nodes to reach)."""
         return {}
 
+    def context_names(self) -> list[str]:
+        try:
+            return context_names(connection_settings(self.settings, self.kubeconfig))
+        except KubeConfigError:
+            return []
+
+    def for_context(self, name: str) -> LiveSource:
+        """A live source for context `name` of the same kubeconfig (loaded now: an unknown
+        context raises ContextError here, before anything is closed)."""
+        try:
+            return LiveSource(replace(self.settings, context=name), self.kubeconfig)
+        except KubeConfigError as error:
+            raise ContextError(str(error)) from None
+
+    def switch_context(self, name: str) -> SourceInfo:
+        target = self.for_context(name)
+        self.settings, self.info = target.settings, target.info
+        self._generation += 1
+        self._switched.set()  # run() closes the connection and informers, and opens new ones
+        return self.info
+
     async def run(self, publish: Publish) -> None:
+        while True:
+            self._switched.clear()
+            watching = asyncio.ensure_future(self._watch(publish))
+            switched = asyncio.ensure_future(self._switched.wait())
+            try:
+                await asyncio.wait({watching, switched}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (watching, switched):
+                    task.cancel()
+                await asyncio.gather(watching, switched, return_exceptions=True)
+            if not self._switched.is_set():
+                watching.result()  # the watch ended by itself: its error is the source's
+                return
+
+    async def _watch(self, publish: Publish) -> None:
+        generation = self._generation
+
+        def current_only(snapshot, state) -> None:
+            if generation == self._generation:
+                publish(snapshot, state)
+
         connection = await connect(connection_settings(self.settings, self.kubeconfig))
         self._reader = KubePodReader(connection.transport)
         try:
-            watcher = ClusterWatcher(connection, namespace_of(self.settings), on_snapshot=publish)
+            watcher = ClusterWatcher(connection, namespace_of(self.settings), on_snapshot=current_only)
             async with watcher:
-                await asyncio.Event().wait()  # until the app cancels us
+                await asyncio.Event().wait()  # until cancelled: the app quits or the context changes
         finally:
             self._reader = None
             await connection.close()
@@ -155,6 +202,16 @@ class DemoSource:
     def ssh_overrides(self) -> dict[str, Any]:
         """SSHOptions overrides pointing at the demo's SSH node (empty until it runs)."""
         return dict(self._ssh)
+
+    def context_names(self) -> list[str]:
+        """The demo kubeconfig's contexts (kataview.demo.kubeconfig writes two), once it runs."""
+        return self._live.context_names() if self._live is not None else []
+
+    def switch_context(self, name: str) -> SourceInfo:
+        if self._live is None:
+            raise ContextError("the demo cluster is not running yet")
+        self.info = self._live.switch_context(name)
+        return self.info
 
     async def run(self, publish: Publish) -> None:
         async with demo_cluster(self.demo_size, port=self.port, ssh=self._ssh.update) as kubeconfig:

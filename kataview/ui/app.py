@@ -46,6 +46,7 @@ class KataviewApp(App):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-ctrl-c"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("n", "namespace", "Namespace", id="namespace"),
+        Binding("colon", "command_bar", "Command", id="command-bar"),
         Binding("l", "log", "Log", id="log"),
         Binding("ctrl+t", "toggle_theme", "Theme", id="toggle-theme"),
     ]
@@ -59,6 +60,7 @@ class KataviewApp(App):
         self.view_changed: Signal[ClusterView | None] = Signal(self, "view-changed")
         self.log_entries: deque[tuple[datetime, str, str]] = deque(maxlen=LOG_LENGTH)
         self._pending: tuple[ClusterSnapshot, WatchState] | None = None
+        self.generation = 0  # one per context: what an earlier context sent or built is dropped
         self.heap = HeapPolicy()
         self._last_key = time.monotonic()
         self._built: list[ClusterView] = []  # the build worker's result, see _start_build
@@ -144,9 +146,11 @@ class KataviewApp(App):
         await self.source.run(self._publish)
 
     def _publish(self, snapshot: ClusterSnapshot, state: WatchState) -> None:
-        self.post_message(ClusterSnapshotFetched(snapshot, state))
+        self.post_message(ClusterSnapshotFetched(snapshot, state, self.generation))
 
     def on_cluster_snapshot_fetched(self, message: ClusterSnapshotFetched) -> None:
+        if message.generation != self.generation:
+            return  # queued before a context switch: the previous cluster's
         self._pending = (message.snapshot, message.state)
         self._schedule_build()
 
@@ -175,12 +179,13 @@ class KataviewApp(App):
         # lives until a full collection, or for good once frozen: hand it the inputs through
         # a list it empties and take the view out of self._built, so it holds neither.
         job = [snapshot, state, self.view, self.now()]
+        generation = self.generation
 
         def work() -> None:
             inputs = list(job)
             job.clear()
             try:
-                self._built.append(build_view(*inputs))
+                self._built.append((generation, build_view(*inputs)))
             finally:
                 inputs = None  # an error's traceback keeps this frame: not the snapshot too
 
@@ -193,7 +198,9 @@ class KataviewApp(App):
         if worker.group == "view" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self._building = False
             if event.state == WorkerState.SUCCESS:
-                self._show(self._built.pop())
+                generation, view = self._built.pop()
+                if generation == self.generation:
+                    self._show(view)
             else:
                 self._mark_stale(f"could not analyse the snapshot: {worker.error!r}")
             self._schedule_build()
@@ -273,6 +280,41 @@ class KataviewApp(App):
         screen = detail_screen_for(kind, key)
         if screen is not None:
             self.push_screen(screen)
+
+    def action_command_bar(self) -> None:
+        """`:` anywhere: back to the dashboard, its command bar open."""
+        from kataview.ui.screens.main import MainScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, MainScreen):
+            self.pop_screen()
+        if isinstance(self.screen, MainScreen):
+            self.screen.open_command_bar()
+
+    def switch_context(self, name: str) -> str | None:
+        """`:ctx NAME`: the source closes its connection and informers and watches context
+        `name` (sources/ does the kube side); the old cluster's data is dropped, not shown
+        under the new name. Returns an error line, or None."""
+        from kataview.sources.base import ContextError
+
+        switch = getattr(self.source, "switch_context", None)
+        if switch is None:
+            return "this source reads no kubeconfig: there is no context to switch to"
+        if name == self.source.info.context:
+            return None
+        try:
+            info = switch(name)
+        except ContextError as error:
+            self.record("error", f"context switch to {name}: {error}")
+            return str(error)
+        self.record("info", f"switched to context {info.context}: connecting to {info.server}")
+        self.generation += 1
+        self._pending, self._failure, self.view = None, None, None
+        self.view_changed.publish(None)
+        if not any(worker.group == "source" and not worker.is_finished for worker in self.workers):
+            # the previous context's watch had stopped for good: start the source again
+            self.run_worker(self._run_source(), name="source", group="source", description="run the source",
+                            exit_on_error=False)
+        return None
 
     def action_help(self) -> None:
         from kataview.ui.screens.help import HelpScreen

@@ -11,13 +11,14 @@ class ClusterSnapshotFetched(Message):
     """A source published a snapshot. Replaces an unhandled older one, so a burst costs one
     rebuild."""
 
-    def __init__(self, snapshot: ClusterSnapshot, state: WatchState) -> None:
+    def __init__(self, snapshot: ClusterSnapshot, state: WatchState, generation: int = 0) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.state = state
+        self.generation = generation  # the app's context generation when it was sent
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ClusterSnapshotFetched)
+        return isinstance(message, ClusterSnapshotFetched) and message.generation == self.generation
 
 
 class ObjectOpenRequested(Message):

@@ -12,10 +12,12 @@ from textual.events import DescendantFocus, Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from kataview.ui import command_table
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.columns import FINDING_COLUMNS, NODE_COLUMNS, RUNTIME_CLASS_COLUMNS, pod_columns
 from kataview.ui.sorting import PANE_SORT_KEYS, SortedRows, SortOrder, next_order, sort_letters
 from kataview.ui.widgets.cluster_header import ClusterHeader
+from kataview.ui.widgets.command_bar import CommandBar
 from kataview.ui.widgets.virtual_table import Section, VirtualTable
 
 PANES = (("nodes", "Nodes"), ("runtime-classes", "RuntimeClasses"), ("findings", "Findings"),
@@ -49,6 +51,8 @@ class MainScreen(Screen):
         self.active_pane = "pods"
         self.sort_orders: dict[str, SortOrder] = {}  # pane -> how its rows are sorted (none: default)
         self.sorted_rows = {pane_id: SortedRows("sort_key" if pane_id == "pods" else None) for pane_id, _ in PANES}
+        self.command_history: list[str] = []
+        self._history_at = 0  # where up/down are in command_history
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header")
@@ -62,6 +66,8 @@ class MainScreen(Screen):
             yield VirtualTable(pod_columns(self.app.now), id="pods", classes="pane -active", namespaced=True,
                                empty_text=EMPTY_TEXT["pods"])
         yield Input(id="filter-input", select_on_focus=False, placeholder="filter: text, !text, -l app=x, -f node=x, /regex/ — Enter keeps, Esc clears")
+        yield CommandBar(command_table.LineCompletion(self.app), id="command-input")
+        yield Static(id="command-error")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -75,7 +81,11 @@ class MainScreen(Screen):
     def show_view(self, view: ClusterView | None) -> None:
         app = self.app
         self.query_one(ClusterHeader).show(view, app.source.info, app.namespace, app.settings.read_only, app.now())
-        if view is None:
+        if view is None:  # nothing read yet, or the context just changed: no other cluster's rows
+            for pane_id, _ in PANES:
+                self.table(pane_id).empty_text = NOTHING_READ
+                self.table(pane_id).set_sections([])
+            self.update_titles()
             return
         for pane_id, text in EMPTY_TEXT.items():  # "no findings" is a claim: not before any data
             self.table(pane_id).empty_text = NOTHING_READ if view.state.never_connected else text
@@ -210,8 +220,79 @@ class MainScreen(Screen):
         return {key for key, bindings in self._bindings.key_to_bindings.items()
                 if any(binding.action == "filter" for binding in bindings)}
 
+    # ---- command bar (`:`) ----------------------------------------------------------------
+
+    def open_command_bar(self) -> None:
+        bar = self.query_one(CommandBar)
+        if not bar.has_class("-open"):
+            bar.value = ""
+            self._history_at = len(self.command_history)
+        self.show_command_error("")
+        bar.add_class("-open")
+        self.set_focus(bar)  # now: keys typed right after `:` belong in the bar
+
+    def close_command_bar(self) -> None:
+        self.query_one(CommandBar).remove_class("-open")
+        self.table(self.active_pane).focus()
+
+    def show_command_error(self, text: str) -> None:
+        line = self.query_one("#command-error", Static)
+        line.update(Content(text))
+        line.set_class(bool(text), "-shown")
+
+    @on(Input.Submitted, "#command-input")
+    def command_submitted(self, event: Input.Submitted) -> None:
+        line = event.value.strip()
+        self.close_command_bar()
+        if not line:
+            return
+        if not self.command_history or self.command_history[-1] != line:
+            self.command_history.append(line)
+        command, argument, name = command_table.parse(line)
+        error = (f"unknown command :{name} (Tab completes; ? lists the commands)" if command is None
+                 else command.run(self, argument))
+        if error:
+            self.app.record("error", f":{line}: {error}")
+            self.show_command_error(f":{line}: {error}")
+
+    def command_key(self, event) -> bool:
+        """Keys the open command bar takes from the screen's bindings: Esc, Tab, up/down."""
+        bar = self.query_one(CommandBar)
+        if event.key == "escape":
+            self.close_command_bar()
+        elif event.key == "tab":
+            bar.accept_suggestion()
+        elif event.key in ("up", "down") and self.command_history:
+            step = -1 if event.key == "up" else 1
+            self._history_at = max(0, min(len(self.command_history), self._history_at + step))
+            bar.value = self.command_history[self._history_at] if self._history_at < len(self.command_history) else ""
+            bar.cursor_position = len(bar.value)
+        else:
+            return False
+        return True
+
+    def command_bar_keys(self) -> set[str]:
+        return {key for key, bindings in self.app._bindings.key_to_bindings.items()
+                if any(binding.action == "command_bar" for binding in bindings)}
+
     def on_key(self, event) -> None:
         field = self.query_one("#filter-input", Input)
+        bar = self.query_one(CommandBar)
+        if bar.has_focus:
+            if self.command_key(event):
+                event.stop()
+                event.prevent_default()
+            return
+        if bar.has_class("-open") and event.is_printable and event.character:
+            event.stop()  # typed in the same burst as `:`, routed before the bar took the focus
+            bar.insert_text_at_cursor(event.character)
+            return
+        if event.key in self.command_bar_keys() and not field.has_focus:
+            event.stop()
+            self.open_command_bar()
+            return
+        if self.query_one("#command-error").has_class("-shown"):
+            self.show_command_error("")
         if event.key in self.filter_keys() and not field.has_class("-open"):
             # Open the field now, not when the binding runs after the keys already queued
             # behind this one (fast typing, paste): those belong in the field, and `q` among
