@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kataview.model.runtime import KATA_NODE_LABEL
+
 OS_RELEASE = ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n'
               'VERSION_ID="12"\nVERSION="12 (bookworm)"\nID=debian\n')
 CONFIG = "/etc/containerd/config.toml"
@@ -29,7 +31,7 @@ class NodeFiles:
         labels = ((node or {}).get("metadata") or {}).get("labels") or {}
         reported = [h.get("name") for h in status.get("runtimeHandlers") or [] if h.get("name")]
         self.kata = sorted(h for h in reported if h.startswith("kata"))
-        if not self.kata and labels.get("katacontainers.io/kata-runtime") == "true":
+        if not self.kata and labels.get(KATA_NODE_LABEL) == "true":
             self.kata = ["kata-clh", "kata-qemu"]  # kata-deploy's, on a node that does not report
 
     def files(self) -> dict[str, str]:
