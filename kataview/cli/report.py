@@ -34,6 +34,7 @@ from kataview.model.analysis import (
     runtime_class_nodes,
 )
 from kataview.model.exit_codes import Exit
+from kataview.model.findings import in_namespace
 from kataview.model.records import ClusterSnapshot, Node, Pod, RuntimeClass
 from kataview.sources.base import SourceInfo
 from kataview.sources.settings import Settings
@@ -181,7 +182,8 @@ def build_report(snapshot: ClusterSnapshot, info: SourceInfo, *, with_pods: bool
                            "pods": group.count} for group in groups],
         **({"pods": pod_entries(snapshot)} if with_pods else {}),
         "findings": [{"code": f.code, "severity": f.severity, "kind": f.kind, "namespace": f.namespace,
-                      "name": f.name, "message": f.message} for f in find_findings(snapshot)],
+                      "name": f.name, "message": f.message} for f in find_findings(snapshot)
+                     if in_namespace(f, info.namespace)],  # the rule the TUI's findings pane uses
         "unreadable": {resource: unreadable_reason(resource, reason)
                        for resource, reason in sorted(snapshot.unreadable.items())},
         # resource -> objects the server sent that could not be decoded (not counted above)

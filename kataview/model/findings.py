@@ -50,6 +50,20 @@ class Finding:
         return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
 
 
+def in_namespace(finding, namespace: str | None) -> bool:
+    """Whether a finding (or anything with its kind, namespace and name) belongs in the scope of
+    one namespace (`-n`, `:ns`): about an object in that namespace, about the namespace itself,
+    or about a cluster-scoped object (RuntimeClass, Node: their marks show in every scope).
+    Not another namespace's. None: every namespace, everything."""
+    if namespace is None:
+        return True
+    if finding.namespace:
+        return finding.namespace == namespace
+    if finding.kind == "Namespace":
+        return finding.name == namespace
+    return True
+
+
 # -- helpers ---------------------------------------------------------------------------------
 
 

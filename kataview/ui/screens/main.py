@@ -12,6 +12,8 @@ from textual.events import DescendantFocus, Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from kataview.model.findings import in_namespace
+from kataview.model.terminal_text import terminal_safe
 from kataview.ui import command_table
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.columns import FINDING_COLUMNS, NODE_COLUMNS, RUNTIME_CLASS_COLUMNS, pod_columns
@@ -51,6 +53,7 @@ class MainScreen(Screen):
         self.active_pane = "pods"
         self.sort_orders: dict[str, SortOrder] = {}  # pane -> how its rows are sorted (none: default)
         self.sorted_rows = {pane_id: SortedRows("sort_key" if pane_id == "pods" else None) for pane_id, _ in PANES}
+        self._scoped: tuple | None = None  # (findings, namespace, the findings in it)
         self.command_history: list[str] = []
         self._history_at = 0  # where up/down are in command_history
 
@@ -61,8 +64,8 @@ class MainScreen(Screen):
             yield VirtualTable(NODE_COLUMNS, id="nodes", classes="pane", empty_text=EMPTY_TEXT["nodes"])
             yield VirtualTable(RUNTIME_CLASS_COLUMNS, id="runtime-classes", classes="pane",
                                empty_text=EMPTY_TEXT["runtime-classes"])
-            yield VirtualTable(FINDING_COLUMNS, id="findings", classes="pane", namespaced=True,
-                               empty_text=EMPTY_TEXT["findings"])
+            # scoped by model.findings.in_namespace, not by row namespace: see scoped_findings
+            yield VirtualTable(FINDING_COLUMNS, id="findings", classes="pane", empty_text=EMPTY_TEXT["findings"])
             yield VirtualTable(pod_columns(self.app.now), id="pods", classes="pane -active", namespaced=True,
                                empty_text=EMPTY_TEXT["pods"])
         yield Input(id="filter-input", select_on_focus=False, placeholder="filter: text, !text, -l app=x, -f node=x, /regex/ — Enter keeps, Esc clears")
@@ -90,7 +93,7 @@ class MainScreen(Screen):
         for pane_id, text in EMPTY_TEXT.items():  # "no findings" is a claim: not before any data
             self.table(pane_id).empty_text = NOTHING_READ if view.state.never_connected else text
         for pane_id, rows in (("nodes", view.nodes), ("runtime-classes", view.runtime_classes),
-                              ("findings", view.findings)):
+                              ("findings", self.scoped_findings(view))):
             self.table(pane_id).set_rows(self.sorted_rows[pane_id].rows(None, rows, self.sort_orders.get(pane_id)))
         order, pods = self.sort_orders.get("pods"), self.sorted_rows["pods"]
         self.table("pods").set_sections([
@@ -98,6 +101,17 @@ class MainScreen(Screen):
                     style=group.family, detail=group.detail, tags=group.tags) for group in view.pod_groups])
         pods.keep_only({group.key for group in view.pod_groups})
         self.update_titles()
+
+    def scoped_findings(self, view: ClusterView) -> list:
+        """The findings of the app's namespace: its own and the cluster-scoped ones behind the
+        marks on the nodes and RuntimeClasses panes (the rule `report -n` applies). The same
+        list object while neither the findings nor the namespace change."""
+        namespace = self.app.namespace
+        known = self._scoped
+        if known is None or known[0] is not view.findings or known[1] != namespace:
+            rows = [row for row in view.findings if in_namespace(row, namespace)]
+            known = self._scoped = (view.findings, namespace, rows if namespace is not None else view.findings)
+        return known[2]
 
     def apply_namespace(self, namespace: str | None) -> None:
         for pane_id, _ in PANES:
@@ -322,14 +336,28 @@ class MainScreen(Screen):
             self.open_finding(row)
 
     def open_finding(self, row) -> None:
-        if row.kind == "Namespace":
-            self.app.set_namespace(row.name)
-            self.table("pods").focus()
+        """Enter on a finding opens the finding: its own detail screen when the screens offer one
+        (detail_screen_for("Finding")), else the object it is about, else its full text. It
+        never rescopes the dashboard."""
+        from kataview.ui.screens import detail_screen_for
+
+        screen = detail_screen_for("Finding", row.key)
+        if screen is not None:
+            self.app.push_screen(screen)
             return
+        target = self.finding_object(row)
+        if target is not None:
+            self.app.open_object(*target)
+        else:  # a namespace, or a RuntimeClass that does not exist: no detail screen to open
+            self.app.notify(Content(terminal_safe(row.message)), title=terminal_safe(f"{row.code} {row.target}"), timeout=20)
+
+    def finding_object(self, row) -> tuple[str, str] | None:
+        snapshot = self.app.view.snapshot
         if row.kind == "Pod":
-            pod = next((p for p in self.app.view.snapshot.pods.values()
-                        if p.namespace == row.namespace and p.name == row.name), None)
-            if pod is not None:
-                self.app.open_object("Pod", pod.uid)
-                return
-        self.app.open_object(row.kind, row.name)
+            pod = next((p for p in snapshot.pods.values() if p.namespace == row.namespace and p.name == row.name), None)
+            return ("Pod", pod.uid) if pod is not None else None
+        if row.kind == "Node" and row.name in snapshot.nodes:
+            return ("Node", row.name)
+        if row.kind == "RuntimeClass" and row.name in snapshot.runtime_classes:
+            return ("RuntimeClass", row.name)
+        return None
