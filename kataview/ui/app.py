@@ -29,7 +29,9 @@ from kataview.ui.cluster_view import ClusterView, build_view
 from kataview.ui.formatting import clock, utc_now
 from kataview.ui.heap import HeapPolicy
 from kataview.ui.messages import ClusterSnapshotFetched
-from kataview.ui.palette import NodeCommands, PodCommands, RuntimeClassCommands, ViewCommands
+from kataview.ui.palette import (
+    BarCommands, ContextCommands, NodeCommands, PodCommands, RuntimeClassCommands, ViewCommands,
+)
 from kataview.ui.theme import DEFAULT_THEME, kataview_theme, semantic_defaults, stylesheet_paths
 
 logger = logging.getLogger("kataview")
@@ -40,7 +42,8 @@ LOG_LENGTH = 500
 class KataviewApp(App):
     TITLE = "kataview"
     CSS_PATH = stylesheet_paths()
-    COMMANDS = App.COMMANDS | {PodCommands, NodeCommands, RuntimeClassCommands, ViewCommands}
+    COMMANDS = App.COMMANDS | {PodCommands, NodeCommands, RuntimeClassCommands, ContextCommands, BarCommands,
+                               ViewCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-ctrl-c"),

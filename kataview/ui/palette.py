@@ -1,5 +1,10 @@
 """Command palette providers, named "area: verb": open a pod, node or RuntimeClass by name;
-switch namespace, theme, log and help."""
+switch context, namespace, theme, log and help; run any `:` command.
+
+Textual asks each provider's `search` for hits on every keystroke and scores nothing itself:
+what a provider leaves out is never shown. So a query's words are looked for in the whole
+prompt ("pod: open sandboxed/nginx-kata-..."), the area word included: `pod kata` and
+`node kata` name the area and a part of the name."""
 
 from __future__ import annotations
 
@@ -28,11 +33,12 @@ class ObjectCommands(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         words = query.lower().split()
+        verb = self.verb.lower()
         found = 0
         for text, key in self.candidates():
-            lowered = text.lower()
+            lowered = f"{verb} {text.lower()}"
             if words and not all(word in lowered for word in words):
-                if not self.fuzzy or not matcher.match(text):
+                if not self.fuzzy or not matcher.match(f"{self.verb} {text}"):
                     continue
             score = matcher.match(f"{self.verb} {text}") or matcher.match(text) or 0.5
             # the palette reads prompts as markup: a name from the cluster is escaped
@@ -81,6 +87,60 @@ class RuntimeClassCommands(ObjectCommands):
                 yield name, name
 
 
+class ContextCommands(Provider):
+    """`context: switch to NAME` for each context of the source's kubeconfig (as `:ctx NAME`)."""
+
+    def commands(self) -> list[tuple[str, str, object]]:
+        app = self.app
+        names = getattr(app.source, "context_names", None)
+        current = app.source.info.context
+        return [(escape(terminal_safe(f"context: switch to {name}")),
+                 "the current context" if name == current else "reconnect to this kubeconfig context (:ctx)",
+                 partial(self.switch, name)) for name in (names() if names is not None else [])]
+
+    def switch(self, name: str) -> None:
+        error = self.app.switch_context(name)
+        if error:
+            self.app.notify(terminal_safe(error), severity="error", timeout=15)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self.commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+
+class BarCommands(ContextCommands):
+    """Every `:` command (kataview.ui.command_table): one without an argument runs, one with
+    an argument opens the bar with its name typed."""
+
+    def commands(self) -> list[tuple[str, str, object]]:
+        from kataview.ui.command_table import COMMANDS
+
+        return [(f"command: :{command.name}" + (f" {command.usage}" if command.usage else ""),
+                 command.help, partial(self.run, command.name, bool(command.usage))) for command in COMMANDS]
+
+    def run(self, name: str, takes_argument: bool) -> None:
+        from kataview.ui.screens.main import MainScreen
+
+        self.app.action_command_bar()
+        screen = self.app.screen
+        if not isinstance(screen, MainScreen):
+            return
+        if takes_argument:
+            bar = screen.query_one("#command-input")
+            bar.value = f"{name} "
+            bar.cursor_position = len(bar.value)
+        else:
+            screen.close_command_bar()
+            screen.run_command(name)
+
+
 class ViewCommands(Provider):
     """The app's own actions, so every binding is reachable from the palette too."""
 
@@ -91,7 +151,7 @@ class ViewCommands(Provider):
             ("namespace: all", "show every namespace (-A)", partial(app.set_namespace, None)),
             ("theme: toggle", "switch between dark and light (ctrl+t)", app.action_toggle_theme),
             ("theme: choose", "pick any theme; the choice is remembered", app.action_change_theme),
-            ("log: show", "watch state history and errors (key l)", app.action_log),
+            ("log: show", "watch state history and errors (:log)", app.action_log),
             ("help: keys", "every key binding (key ?)", app.action_help),
         ]
 

@@ -256,8 +256,11 @@ class MainScreen(Screen):
 
     @on(Input.Submitted, "#command-input")
     def command_submitted(self, event: Input.Submitted) -> None:
-        line = event.value.strip()
         self.close_command_bar()
+        self.run_command(event.value.strip())
+
+    def run_command(self, line: str) -> None:
+        """Run one command line (as entered in the bar, or from the palette)."""
         if not line:
             return
         if not self.command_history or self.command_history[-1] != line:
