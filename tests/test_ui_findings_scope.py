@@ -16,6 +16,7 @@ from kataview.sources.live import LiveSource, gather_once
 from kataview.sources.settings import Settings
 from kataview.sources.static import StaticSource, classic_demo_snapshot
 from kataview.ui.app import make_app
+from kataview.ui.screens.finding_detail import FindingDetailScreen
 from kataview.ui.screens.pod_detail import PodDetailScreen
 from kataview.ui.screens.runtime_class_detail import RuntimeClassDetailScreen
 from kataview.ui.widgets.virtual_table import VirtualTable
@@ -87,10 +88,10 @@ async def test_enter_on_a_namespace_finding_opens_it_and_does_not_rescope():
         await pilot.press("3")
         index = next(i for i, row in enumerate(table.lines) if row.kind == "Namespace")
         await pilot.press("home", *["down"] * index, "enter")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(app.screen, FindingDetailScreen))
         assert app.namespace is None and table.row_count == len(app.view.findings)
-        shown = [str(toast.message) for toast in app._notifications]
-        assert any("NetworkPolicy" in text and "sandboxed" in text for text in shown), shown
+        shown = str(app.screen.query_one("#finding-text").render())
+        assert "NetworkPolicy" in shown and "sandboxed" in shown, shown
 
 
 @pytest.mark.parametrize("kind,screen", [("Pod", PodDetailScreen), ("RuntimeClass", RuntimeClassDetailScreen)])
@@ -104,5 +105,7 @@ async def test_enter_on_an_object_finding_opens_the_object(kind, screen):
         index = next(i for i, row in enumerate(table.lines) if row.kind == kind
                      and (kind != "RuntimeClass" or row.name in snapshot.runtime_classes))
         await pilot.press("home", *["down"] * index, "enter")
+        await until(pilot, lambda: isinstance(app.screen, FindingDetailScreen))
+        await pilot.press("enter")  # its first object is the one the finding is about
         await until(pilot, lambda: isinstance(app.screen, screen))
         assert app.namespace is None

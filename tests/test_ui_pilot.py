@@ -164,6 +164,8 @@ async def test_node_detail_and_runtime_class_detail():
 
 
 async def test_finding_opens_its_object():
+    from kataview.ui.screens.finding_detail import FindingDetailScreen
+
     app = make_app(frozen_settings(), classic_source())
     async with app.run_test(size=(160, 48)) as pilot:
         await started(pilot)
@@ -171,6 +173,8 @@ async def test_finding_opens_its_object():
         findings = app.screen.query_one("#findings", VirtualTable)
         target = next(row for row in findings.lines if row.kind == "Pod")
         findings.move_cursor_to(target.key)
+        await pilot.press("enter")  # the finding's detail; its first object is the pod
+        await until(pilot, lambda: isinstance(app.screen, FindingDetailScreen))
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, PodDetailScreen))
         assert app.screen.pod.name == target.name

@@ -32,6 +32,7 @@ from kataview.model.events import PodFinder, event_sandbox_failure
 from kataview.model.findings import Finding, findings_of
 from kataview.model.node_facts import NodeFacts, fit_maker
 from kataview.model.pod_pass import PodCounts, count_all, count_changes
+from kataview.model.problems import is_troubled
 from kataview.model.records import ClusterSnapshot, Node, Pod, RuntimeClass
 from kataview.model.runtime import (
     DEFAULT_LABEL,
@@ -113,6 +114,10 @@ class Analysis:
         self._evidence: Evidence | None = None
         self._findings: list | None = None
         self._members: dict | None = None
+        # the troubled pods (problems view), in a box the next analysis keeps (not this one)
+        # to update them by its pod changes once they were asked for
+        self.troubled_box: list[dict | None] = [None]
+        self._base_troubled = base.troubled_box if changes is not None else None
         # per-object findings by their input's identity ((code, key) -> (input, Finding)),
         # shared along incremental updates: copy-on-write inputs that did not change keep theirs
         self.finding_memo: dict = base.finding_memo if changes is not None else {}
@@ -222,6 +227,26 @@ class Analysis:
             for uid, pod in self.snapshot.pods.items():
                 found[resolve(pod).label][uid] = pod
             self._members = found
+        return found
+
+    def troubled(self) -> dict[str, Pod]:
+        """uid -> pod of the pods the problems view lists (model/problems.py), worked out on
+        first use: from the base's when it had them, else over every pod."""
+        found = self.troubled_box[0]
+        if found is not None:
+            return found
+        resolve = self.resolve
+        base = self._base_troubled[0] if self._base_troubled is not None else None
+        if base is not None:
+            found = dict(base)
+            for uid, _old, new in self.pod_changes or ():
+                found.pop(uid, None)
+                if new is not None and is_troubled(new, resolve(new)):
+                    found[uid] = new
+        else:
+            found = {uid: pod for uid, pod in self.snapshot.pods.items() if is_troubled(pod, resolve(pod))}
+        self._base_troubled = None
+        self.troubled_box[0] = found
         return found
 
     def group_order(self) -> list[str]:

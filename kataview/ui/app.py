@@ -51,6 +51,7 @@ class KataviewApp(App):
         Binding("n", "namespace", "Namespace", id="namespace"),
         Binding("colon", "command_bar", "Command", id="command-bar"),
         Binding("l", "log", "Log", id="log"),
+        Binding("ctrl+z", "show_problems", "Problems", id="problems"),
         Binding("ctrl+t", "toggle_theme", "Theme", id="toggle-theme"),
     ]
 
@@ -328,6 +329,13 @@ class KataviewApp(App):
         from kataview.ui.screens.log import LogScreen
 
         self.push_screen(LogScreen())
+
+    def action_show_problems(self) -> None:
+        """ctrl+z (k9s's toggle faults) or `:problems`: the pods that are not well, and why."""
+        from kataview.ui.screens.problems import ProblemsScreen
+
+        if not isinstance(self.screen, ProblemsScreen):
+            self.push_screen(ProblemsScreen())
 
     def action_namespace(self) -> None:
         from kataview.ui.screens.namespace import NamespacePicker

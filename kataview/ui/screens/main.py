@@ -13,7 +13,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from kataview.model.findings import in_namespace
-from kataview.model.terminal_text import terminal_safe
 from kataview.ui import command_table
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.columns import FINDING_COLUMNS, NODE_COLUMNS, RUNTIME_CLASS_COLUMNS, pod_columns
@@ -338,29 +337,10 @@ class MainScreen(Screen):
         elif table_id == "findings":
             self.open_finding(row)
 
-    def open_finding(self, row) -> None:
-        """Enter on a finding opens the finding: its own detail screen when the screens offer one
-        (detail_screen_for("Finding")), else the object it is about, else its full text. It
-        never rescopes the dashboard."""
+    def open_finding(self, finding) -> None:
+        """Enter on a finding (a FindingRow or a model Finding) opens its detail screen: the
+        full text, what to do, the objects involved. It never rescopes the dashboard."""
         from kataview.ui.screens import detail_screen_for
+        from kataview.ui.screens.finding_detail import finding_key
 
-        screen = detail_screen_for("Finding", row.key)
-        if screen is not None:
-            self.app.push_screen(screen)
-            return
-        target = self.finding_object(row)
-        if target is not None:
-            self.app.open_object(*target)
-        else:  # a namespace, or a RuntimeClass that does not exist: no detail screen to open
-            self.app.notify(Content(terminal_safe(row.message)), title=terminal_safe(f"{row.code} {row.target}"), timeout=20)
-
-    def finding_object(self, row) -> tuple[str, str] | None:
-        snapshot = self.app.view.snapshot
-        if row.kind == "Pod":
-            pod = next((p for p in snapshot.pods.values() if p.namespace == row.namespace and p.name == row.name), None)
-            return ("Pod", pod.uid) if pod is not None else None
-        if row.kind == "Node" and row.name in snapshot.nodes:
-            return ("Node", row.name)
-        if row.kind == "RuntimeClass" and row.name in snapshot.runtime_classes:
-            return ("RuntimeClass", row.name)
-        return None
+        self.app.push_screen(detail_screen_for("Finding", finding_key(finding)))
