@@ -131,3 +131,18 @@ async def test_finding_detail_opens_a_node_of_a_runtime_class_finding():
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, NodeDetailScreen))
         assert app.screen.key == nodes[0].cells["OBJECT"]
+
+
+async def test_colon_problems_opens_the_view():
+    app, _source, snapshot = demo_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.view is not None)
+        for line in ("problems", "pr"):
+            await pilot.press("colon", *line)
+            await pilot.pause(0.05)
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ProblemsScreen))
+            table = app.screen.query_one("#problems", VirtualTable)
+            assert table.row_count == len(problems_of(analyze(snapshot)))
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, MainScreen))

@@ -79,6 +79,11 @@ def show_log(screen, argument: str) -> str | None:
     return None
 
 
+def show_problems(screen, argument: str) -> str | None:
+    screen.app.action_show_problems()
+    return None
+
+
 def quit_app(screen, argument: str) -> str | None:
     screen.app.exit()
     return None
@@ -89,6 +94,8 @@ COMMANDS: list[Command] = [
     Command("nodes", "the nodes and their runtime handlers", show_pane("nodes"), aliases=("no", "node")),
     Command("rc", "the RuntimeClasses", show_pane("runtime-classes"), aliases=("runtimeclasses", "runtimeclass")),
     Command("findings", "what is wrong or risky", show_pane("findings"), aliases=("fi",)),
+    Command("problems", "the pods that are not well, and why (also ctrl+z)", show_problems,
+            aliases=("pr", "faults")),
     Command("events", "the sandbox failure events kataview watches", open_events, aliases=("ev",)),
     Command("ns", "show one namespace, or all", choose_namespace, aliases=("namespace",), arguments=namespaces,
             usage="NAME|all"),
