@@ -48,10 +48,11 @@ class KataviewApp(App):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-ctrl-c"),
         Binding("question_mark", "help", "Help", id="help"),
+        # k9s's ctrl+z toggles "faults"; early in the footer so that 80 columns still show it
+        Binding("ctrl+z", "show_problems", "Problems", id="problems"),
         Binding("n", "namespace", "Namespace", id="namespace"),
         Binding("colon", "command_bar", "Command", id="command-bar"),
         Binding("l", "log", "Log", id="log"),
-        Binding("ctrl+z", "show_problems", "Problems", id="problems"),
         Binding("ctrl+t", "toggle_theme", "Theme", id="toggle-theme"),
     ]
 
