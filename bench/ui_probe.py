@@ -204,7 +204,7 @@ async def run(args: argparse.Namespace) -> dict:
     source = LiveSource(settings, args.kubeconfig)
     app = make_app(settings, source)
     result: dict = {"pods": args.pods}
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     async with app.run_test(size=(200, 60)) as pilot:
         table = nodes = None
         deadline = started + args.timeout
@@ -227,6 +227,7 @@ async def run(args: argparse.Namespace) -> dict:
             return result
         await pilot.pause()
         result["all_pods_s"] = round(time.perf_counter() - started, 3)
+        result["all_pods_cpu_s"] = round(cpu_seconds() - cpu_started, 3)
         result["rss_loaded_mib"] = round(rss_mib(), 1)
         if args.interactive:
             await pilot.pause(0.5)

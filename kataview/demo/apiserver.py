@@ -213,6 +213,8 @@ class ApiServerDouble:
             if watch:
                 return await WatchStream(self, request, target, output, query).run()
             if target.name is None:
+                while query.get("continue") and self.faults.continued_list_held(target.resource.plural):
+                    await asyncio.sleep(0.05)
                 page = reads.collect(self.store, target, query)
                 body = reads.render_list(self.store, target, page, output, query, self.clock)
                 bad = self.faults.list_body_for(target.resource.plural)

@@ -34,6 +34,7 @@ class Faults:
         self._watch_body: dict[str, str] = {}
         self._list_body: dict[str, str] = {}
         self._initial_pace: dict[str, tuple[float, int]] = {}
+        self._held: set[str] = set()
         self.on_drop_watches: Callable[[], None] = lambda: None
         self.on_compact: Callable[[], None] = lambda: None
 
@@ -68,13 +69,24 @@ class Faults:
 
     def slow_initial_events(self, resource: str, seconds: float, every: int = 500) -> None:
         """A watch-list on `resource` sends its initial events `every` at a time, waiting
-        `seconds` before each batch (a slow list, event by event; 0 removes it)."""
+        `seconds` before each batch after the first (a slow list, event by event). 0 removes
+        it, and releases a stream waiting at that moment."""
         with self._lock:
             key = _plural(resource)
             if seconds > 0:
                 self._initial_pace[key] = (seconds, max(1, every))
             else:
                 self._initial_pace.pop(key, None)
+
+    def hold_continued_lists(self, resource: str, hold: bool = True) -> None:
+        """While held, a LIST page of `resource` asked with a continue token waits: the first
+        page arrives, the rest when released (a list stalled mid-way)."""
+        with self._lock:
+            (self._held.add if hold else self._held.discard)(_plural(resource))
+
+    def continued_list_held(self, plural: str) -> bool:
+        with self._lock:
+            return plural in self._held or ANY in self._held
 
     def initial_pace_for(self, plural: str) -> tuple[float, int] | None:
         with self._lock:

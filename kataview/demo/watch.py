@@ -134,6 +134,13 @@ class WatchStream:
         await response.write_eof()
         return response
 
+    async def _paced(self, plural: str) -> None:
+        """Wait as Faults.slow_initial_events says, re-read meanwhile (clearing it releases)."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while (pace := self.server.faults.initial_pace_for(plural)) and loop.time() - started < pace[0]:
+            await asyncio.sleep(min(0.05, pace[0]))
+
     def _bookmarks(self) -> bool:
         return self.query.get("allowWatchBookmarks") in ("true", "1")
 
@@ -195,12 +202,13 @@ class WatchStream:
         """The initial events (or the changes since the watch's resourceVersion), BATCH lines
         a write (one write per line took seconds at 150,000 pods); paced as
         Faults.slow_initial_events says."""
-        pace = self.server.faults.initial_pace_for(self.target.resource.plural)
+        plural = self.target.resource.plural
+        pace = self.server.faults.initial_pace_for(plural)
         initial = self.query.get("sendInitialEvents") == "true"
-        seconds, size = pace if pace and initial else (0.0, BATCH)
+        size = pace[1] if pace and initial else BATCH
         for start in range(0, len(backlog), size):
-            if seconds:
-                await asyncio.sleep(seconds)
+            if start and initial:
+                await self._paced(plural)
             lines = [line for change in backlog[start:start + size]
                      if (line := self._line(change)) is not None]
             if lines:

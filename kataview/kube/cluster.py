@@ -168,6 +168,7 @@ class ClusterWatcher:
             listing={kind: i.listing for kind, i in informers.items() if i.listing and not i.synced},
             expected={kind: i.expected for kind, i in informers.items()
                       if i.expected is not None and not i.synced},
+            unsynced=tuple(kind for kind, i in informers.items() if not i.synced and not i.forbidden),
             retry_at=retry_at, denied=tuple(kind for kind, i in informers.items() if i.forbidden))
 
 

@@ -290,6 +290,9 @@ class WatchState:
     listing: Mapping[str, int] = field(default_factory=dict)
     # resource -> its total as the list's remainingItemCount estimates it (paginated lists only)
     expected: Mapping[str, int] = field(default_factory=dict)
+    # resources whose first list is not complete yet (RBAC-denied ones aside): what is shown
+    # of them is partial, and findings drawn from them provisional
+    unsynced: tuple[str, ...] = ()
     retry_at: datetime | None = None  # while failing: the next attempt, soonest first
     denied: tuple[str, ...] = ()  # resources RBAC does not let kataview read or watch
 

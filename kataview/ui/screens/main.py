@@ -16,6 +16,7 @@ from kataview.model.findings import in_namespace
 from kataview.ui import command_table
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.columns import FINDING_COLUMNS, NODE_COLUMNS, RUNTIME_CLASS_COLUMNS, pod_columns
+from kataview.ui.loading import pane_note
 from kataview.ui.sorting import PANE_SORT_KEYS, SortedRows, SortOrder, next_order, sort_letters
 from kataview.ui.widgets.cluster_header import ClusterHeader
 from kataview.ui.widgets.command_bar import CommandBar
@@ -127,7 +128,8 @@ class MainScreen(Screen):
             total = sum(len(section.rows) for section in table.sections)
             shown = f"{table.row_count:,}" if table.row_count == total else f"{table.row_count:,} of {total:,}"
             stale = " · stale" if view is not None and view.state.phase in ("stale", "reconnecting") else ""
-            border_title = f"{number} {title} ({shown}){stale}"
+            loading = pane_note(pane_id, view.state) if view is not None else ""
+            border_title = f"{number} {title} ({shown}){loading}{stale}"
             subtitle = f"filter {table.row_filter.describe()}" if table.row_filter.active else ""
             order = self.sort_orders.get(pane_id)
             if order is not None:
