@@ -342,3 +342,13 @@ OBJECT_TYPES: dict[str, type] = {
 }
 
 LIST_TYPES: dict[str, type] = {kind: list_type(cls) for kind, cls in OBJECT_TYPES.items()}
+
+
+def watch_line_type(item_type: type) -> type:
+    """A watch line whose object is decoded as `item_type` in the same pass."""
+    return msgspec.defstruct(f"{item_type.__name__}WatchLine",
+                             [("type", str | None, None), ("object", item_type | None, None)],
+                             bases=(Base,))
+
+
+TYPED_WATCH_LINES: dict[str, type] = {kind: watch_line_type(cls) for kind, cls in OBJECT_TYPES.items()}

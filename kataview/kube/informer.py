@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from contextlib import aclosing
+from contextlib import ExitStack, aclosing
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
 
@@ -113,6 +113,7 @@ class Informer:
         self._watch_denied = False  # list allowed, watch forbidden: poll by relisting
         self._initial: Store | None = None  # a watch-list's store until its end bookmark
         self._filling = False  # the first list writes into the visible store
+        self._gc_hold = ExitStack()  # the cyclic GC held off during a watch-list's initial events
         self._need_list = True  # until a list (or a watch-list's initial events) is complete
 
     # -- state ------------------------------------------------------------------------------
@@ -334,6 +335,7 @@ class Informer:
         if initial:
             query = {**INITIAL_EVENTS_QUERY, "timeoutSeconds": seconds}
             self._initial = self._begin_fill() if not self.synced else Store()
+            self._gc_hold.enter_context(gc_held())  # as for a paginated list, until the end
         if self.field_selector:
             query["fieldSelector"] = self.field_selector
         if self.label_selector:
@@ -361,6 +363,7 @@ class Informer:
             raise (refusal(error) if initial and self._initial is not None else None) or error
         finally:
             initial_pending, self._initial = self._initial is not None, None
+            self._gc_hold.close()
         if initial_pending:
             raise WatchListRefused("the server ended the watch-list before its initial-events-end "
                                    "bookmark; listing page by page instead")
@@ -407,6 +410,7 @@ class Informer:
             if event.initial_end:
                 items = self.store if self._filling else self._initial
                 self._initial = None
+                self._gc_hold.close()
                 self._replace(items, event.resource_version)
             return
         if event.item is None:
