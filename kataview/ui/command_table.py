@@ -96,7 +96,7 @@ COMMANDS: list[Command] = [
     Command("findings", "what is wrong or risky", show_pane("findings"), aliases=("fi",)),
     Command("problems", "the pods that are not well, and why (also ctrl+z)", show_problems,
             aliases=("pr", "faults")),
-    Command("events", "the sandbox failure events kataview watches", open_events, aliases=("ev",)),
+    Command("events", "the events kataview watches (sandbox failures)", open_events, aliases=("ev",)),
     Command("ns", "show one namespace, or all", choose_namespace, aliases=("namespace",), arguments=namespaces,
             usage="NAME|all"),
     Command("ctx", "switch to another kubeconfig context (reconnects)", switch_context, aliases=("context",),

@@ -1,5 +1,6 @@
-"""The `:events` screen: the events kataview watches (sandbox failures: the field selector
-the informers use), newest first, in the app's namespace. Enter opens the event's pod."""
+"""The `:events` screen: the events kataview has (a live cluster's informers watch sandbox
+failures only: reason=FailedCreatePodSandBox), newest first, in the app's namespace. Enter
+opens the event's pod."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from kataview.ui.screens.detail import DetailRow, detail_columns
 from kataview.ui.widgets.cluster_header import ClusterHeader
 from kataview.ui.widgets.virtual_table import VirtualTable
 
-EVENT_COLUMNS = detail_columns([("LAST SEEN", 9), ("TYPE", 7), ("REASON", 22), ("OBJECT", 30),
+EVENT_COLUMNS = detail_columns([("LAST SEEN", 9), ("TYPE", 7), ("REASON", 22), ("OBJECT", 44),
                                 ("COUNT", 5), ("MESSAGE", 30, True)])
 
 
@@ -45,7 +46,7 @@ class EventsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header")
-        yield VirtualTable(EVENT_COLUMNS, id="events", empty_text="no sandbox failure events")
+        yield VirtualTable(EVENT_COLUMNS, id="events", empty_text="no events (kataview watches sandbox failures)")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -59,7 +60,7 @@ class EventsScreen(Screen):
         table = self.query_one("#events", VirtualTable)
         rows = event_rows(view, app.namespace, app.now()) if view is not None else []
         scope = f" in {app.namespace}" if app.namespace else ""
-        table.border_title = f"Events: sandbox failures{scope} ({len(rows)})"
+        table.border_title = f"Events{scope} ({len(rows)})"
         table.set_rows(rows)
 
     def action_back(self) -> None:
