@@ -320,8 +320,10 @@ def rerun_double_bench(sizes: str) -> dict:
     """bench/run.py (kataview vs kubectl on the API double) in this run, before the peers."""
     log(f"bench/run.py --sizes {sizes} (writes bench/RESULTS.md)")
     started = time.monotonic()
-    done = subprocess.run([PYTHON, str(BENCH / "run.py"), "--sizes", sizes], cwd=ROOT)
-    return {"sizes": sizes, "rc": done.returncode, "minutes": round((time.monotonic() - started) / 60, 1),
+    # one report/floor run a size and no watch burst: the peers need the session's time
+    argv = ["--sizes", sizes, "--repeat", "1", "--no-burst"]
+    done = subprocess.run([PYTHON, str(BENCH / "run.py"), *argv], cwd=ROOT)
+    return {"sizes": sizes, "argv": " ".join(argv), "rc": done.returncode, "minutes": round((time.monotonic() - started) / 60, 1),
             "ended": time.strftime("%H:%M UTC", time.gmtime())}
 
 

@@ -189,7 +189,7 @@ def skipped(rows: list[dict], facts: dict) -> list[str]:
     run_py = facts.get("run_py")
     if run_py:
         lines.append(f"- bench/run.py (the double, bench/RESULTS.md) re-run first in this run at sizes "
-                     f"{run_py['sizes']}: exit {run_py['rc']}, {run_py['minutes']} min, ended {run_py['ended']}")
+                     f"{run_py['sizes']} (`bench/run.py {run_py.get('argv', '')}`): exit {run_py['rc']}, {run_py['minutes']} min, ended {run_py['ended']}")
     return (["## Sizes left out, and the double's figures", ""] + lines + [""]) if lines else []
 
 
