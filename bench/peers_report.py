@@ -187,8 +187,10 @@ def targets(rows: list[dict]) -> list[str]:
 def skipped(rows: list[dict], facts: dict) -> list[str]:
     lines = [f"- {row['pods']:,} pods not measured: {row['skipped']}" for row in rows if row.get("skipped")]
     run_py = facts.get("run_py")
-    if run_py:
-        lines.append(f"- bench/run.py (the double, bench/RESULTS.md) re-run first in this run at sizes "
+    if run_py and run_py.get("skipped"):
+        lines.append(f"- bench/run.py (the double) not re-run at {run_py['sizes']}: {run_py['skipped']}")
+    elif run_py:
+        lines.append(f"- bench/run.py (the double, bench/RESULTS.md) re-run after the peers in this run at sizes "
                      f"{run_py['sizes']} (`bench/run.py {run_py.get('argv', '')}`): exit {run_py['rc']}, {run_py['minutes']} min, ended {run_py['ended']}")
     return (["## Sizes left out, and the double's figures", ""] + lines + [""]) if lines else []
 
