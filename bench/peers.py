@@ -355,7 +355,8 @@ def beyond_deadline(pods: int, rows: list[dict], deadline: str) -> str:
 def write(args, facts: dict, rows: list[dict], started: float) -> None:
     """After every size: what has been measured so far survives a cut-off run."""
     elapsed = (time.monotonic() - started) / 60
-    args.json.write_text(json.dumps({"facts": facts, "rows": rows, "minutes": elapsed},
+    args.json.write_text(json.dumps({"facts": facts, "rows": rows, "minutes": elapsed,
+                                     "argv": " ".join(sys.argv[1:])},
                                     indent=1, default=str) + "\n")
     peers_report.write_markdown(args.out, facts, rows, elapsed, " ".join(sys.argv[1:]))
     log(f"wrote {args.out} and {args.json}")
