@@ -132,3 +132,32 @@ def test_tcp_peers_of_this_process_see_a_loopback_connection():
     finally:
         for sock in (accepted, client, server):
             sock.close()
+
+
+def test_targets_are_judged_from_the_rows(tmp_path):
+    import peers_report
+
+    def tui(full, rss, cursor, echo, applied):
+        return {"full_s": full, "first_row_s": 1.0, "rss_mib": rss,
+                "cursor": {"median_ms": cursor, "p95_ms": cursor}, "filter_echo": {"median_ms": echo, "p95_ms": echo},
+                "filter_applied": {"median_ms": applied, "p95_ms": applied},
+                "churn": {"sent": 6000, "cpu_s": 12.0, "cpu_share": 0.2, "rate": 50.0}}
+
+    rows = [{"pods": 10_000, "nodes": 333, "report": {"wall_s": 6.0},
+             "kataview": tui(11.8, 122, 81, 390, 390), "k9s": tui(24.6, 940, 419, 249, 5121)},
+            {"pods": 150_000, "nodes": 5000, "skipped": "population would take too long"}]
+    lines = peers_report.targets(rows)
+    assert "full list in at most 1/4 of k9s's time: **not met** (0.48x)" in "\n".join(lines)
+    assert "at most half its RSS: **met** (0.13x)" in "\n".join(lines)
+    assert "filter keystroke echoed, p50 no worse: **not met**" in "\n".join(lines)
+    assert any(line.startswith("- 150,000 pods, report within") and "not measured" in line for line in lines)
+    assert peers_report.cpu_per_event_ms(rows[0]["kataview"]["churn"]) == 2.0
+    out = tmp_path / "PEERS.md"
+    out.write_text("old table\n<!-- notes -->\nkept by hand\n")
+    facts = {"date": "d", "cores": 2, "memory_gib": 24, "load_avg_start": [7.0], "kube_apiserver": "Kubernetes v1.37.2",
+             "etcd": "etcd Version: 3.7.3", "k9s": "Version v0.50.16", "kubectl": "v1", "python": "3.11",
+             "kataview_commit": "abc"}
+    peers_report.write_markdown(out, facts, rows, 1.0, "--sizes 10000")
+    text = out.read_text()
+    assert "old table" not in text and text.endswith("<!-- notes -->\nkept by hand\n")
+    assert "150,000 pods not measured: population would take too long" in text
