@@ -315,6 +315,39 @@ def test_a_bookmark_carries_the_resource_version_reached(servers):
     on_both(servers, run)
 
 
+WATCH_LIST = ("/api/v1/pods?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+              "&allowWatchBookmarks=true&timeoutSeconds=5")
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/pods?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&timeoutSeconds=5",
+    "/api/v1/pods?watch=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=5",
+    "/api/v1/pods?sendInitialEvents=true",
+], ids=["without NotOlderThan", "match without sendInitialEvents", "on a list"])
+def test_watch_list_parameters_are_refused_alike(servers, path):
+    got = each(servers, "GET", path)
+    assert got["real"][0] == 422, got["real"]
+    assert got["double"] == got["real"]
+
+
+def test_with_the_watch_list_gate_off_both_refuse_the_watch_list_alike(servers):
+    """What kataview falls back to pages on: kube-apiserver with --feature-gates=WatchList=false
+    (on by default in 1.37) and the double with watch_list off."""
+    plane, double = servers["plane"], servers["double_server"]
+    gate = "--feature-gates=WatchList=false"
+    plane.apiserver_args.append(gate)
+    double.watch_list = False
+    try:
+        plane.restart_apiserver()
+        got = each(servers, "GET", WATCH_LIST)
+    finally:
+        plane.apiserver_args.remove(gate)
+        double.watch_list = True
+        plane.restart_apiserver()
+    assert got["real"][0] == 422 and "WatchList feature gate" in got["real"][1]["message"], got
+    assert got["double"] == got["real"]
+
+
 # -- after compaction (last: restarts the apiserver) -----------------------------------------
 
 def compact_etcd(plane) -> int:
