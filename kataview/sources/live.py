@@ -139,6 +139,9 @@ class LiveSource:
     def for_context(self, name: str) -> LiveSource:
         """A live source for context `name` of the same kubeconfig (loaded now: an unknown
         context raises ContextError here, before anything is closed)."""
+        known = self.context_names()
+        if known and name not in known:  # said short: the error line is one terminal line
+            raise ContextError(f"context {name!r} not found (known contexts: {', '.join(known)})")
         try:
             return LiveSource(replace(self.settings, context=name), self.kubeconfig)
         except KubeConfigError as error:

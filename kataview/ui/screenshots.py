@@ -49,6 +49,9 @@ def shots(snapshot) -> list[tuple[str, WatchState, bool, list]]:
         ("help", LIVE, False, ["question_mark"]),
         ("log", STALE, False, ["l"]),
         ("namespace-picker", LIVE, False, ["n"]),
+        ("namespace-picker-type-ahead", LIVE, False, ["n", "s"]),
+        ("command-bar", LIVE, False, ["colon", *"ns sa"]),
+        ("events", LIVE, False, ["colon", *"events", "enter"]),
         ("setup", LIVE, False, [open_demo_setup]),
     ]
 
