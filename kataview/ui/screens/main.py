@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from kataview.model.findings import in_namespace
+from kataview.model.terminal_text import terminal_safe
 from kataview.ui import command_table
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.columns import FINDING_COLUMNS, NODE_COLUMNS, RUNTIME_CLASS_COLUMNS, pod_columns
@@ -46,6 +47,7 @@ class MainScreen(Screen):
         Binding("3", "show_pane('findings')", "Findings", show=False, id="pane-findings"),
         Binding("4", "show_pane('pods')", "Pods", show=False, id="pane-pods"),
         *SORT_BINDINGS,
+        Binding("w", "toggle_wide", "Wide", id="wide-columns"),
     ]
 
     def __init__(self) -> None:
@@ -68,6 +70,7 @@ class MainScreen(Screen):
             yield VirtualTable(FINDING_COLUMNS, id="findings", classes="pane", empty_text=EMPTY_TEXT["findings"])
             yield VirtualTable(pod_columns(self.app.now), id="pods", classes="pane -active", namespaced=True,
                                empty_text=EMPTY_TEXT["pods"])
+        yield Static(id="full-cells")
         yield Input(id="filter-input", select_on_focus=False, placeholder="filter: text, !text, -l app=x, -f node=x, /regex/ — Enter keeps, Esc clears")
         yield CommandBar(command_table.LineCompletion(self.app), id="command-input")
         yield Static(id="command-error")
@@ -101,6 +104,7 @@ class MainScreen(Screen):
                     style=group.family, detail=group.detail, tags=group.tags) for group in view.pod_groups])
         pods.keep_only({group.key for group in view.pod_groups})
         self.update_titles()
+        self.update_full_cells()
 
     def scoped_findings(self, view: ClusterView) -> list:
         """The findings of the app's namespace: its own and the cluster-scoped ones behind the
@@ -158,6 +162,7 @@ class MainScreen(Screen):
         compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
         self.query_one("#panes").set_class(compact, "-compact")
         self.query_one("#pane-bar").display = compact
+        self.query_one("#full-cells").set_class(compact, "-compact")
         self.update_pane_bar()
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:
@@ -166,6 +171,7 @@ class MainScreen(Screen):
             for pane_id, _ in PANES:
                 self.table(pane_id).set_class(pane_id == self.active_pane, "-active")
             self.update_pane_bar()
+            self.update_full_cells()
 
     def action_focus_pane(self, step: int) -> None:
         order = [pane_id for pane_id, _ in PANES]
@@ -195,6 +201,41 @@ class MainScreen(Screen):
         self.table(pane_id).set_sort_mark(key.title, order.arrow)
         if self.app.view is not None:
             self.show_view(self.app.view)
+
+    # ---- cut cells, wide mode ------------------------------------------------------------
+
+    def action_toggle_wide(self) -> None:
+        """Like `kubectl -o wide`: every column shown (squeezed) instead of dropping some."""
+        wide = not self.table("pods").wide
+        for pane_id, _ in PANES:
+            self.table(pane_id).set_wide(wide)
+        self.update_full_cells()
+
+    @on(VirtualTable.CursorMoved)
+    @on(VirtualTable.LayoutChanged)
+    def cells_moved(self, event) -> None:
+        if event.table.id == self.active_pane:
+            self.update_full_cells()
+
+    def update_full_cells(self) -> None:
+        """One line under the panes (two at 80 columns): the focused row's cells that are
+        dropped or cut, in full (the pane draws the rest); empty while all are whole."""
+        line = self.query_one("#full-cells", Static)
+        table = self.table(self.active_pane)
+        if not table.size.width:
+            return
+        layout = table.layout_at()
+        row = table.cursor_row
+        if not layout.cuts:
+            line.update("")
+            return
+        cells = table.full_cells(row) if row is not None else []
+        parts = [Content.assemble((title, "$text-muted"), " ", Content(terminal_safe(text)))
+                 for title, text in cells]
+        hint = "w: all columns" if layout.dropped else ""
+        if table.wide:
+            hint = "w: fewer columns"
+        line.update(Content.assemble("⤷ ", Content(" · ").join(parts), *(["  ", (hint, "$text-muted")] if hint else [])))
 
     # ---- filter --------------------------------------------------------------------------
 

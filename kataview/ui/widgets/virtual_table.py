@@ -9,9 +9,9 @@ place. Cost per frame grows with the screen height, never with the number of row
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -21,21 +21,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kataview.model.terminal_text import terminal_safe
 from kataview.ui.filtering import HaystackIndex, RowFilter, filter_indexed, filter_rows, parse_filter
+from kataview.ui.widgets.column_fit import Column, ContentWidths, Layout, allocate, fit, full_cells
 
-ELLIPSIS = "…"
-
-
-@dataclass(frozen=True)
-class Column:
-    title: str
-    width: int
-    value: Callable[[Any], str]
-    style: Callable[[Any], str | None] | None = None  # component class suffix, e.g. "kata"
-    flex: bool = False  # shares the width left over
-    right: bool = False
-    drop: int = 0  # when the table is too narrow, drop=1 goes first, then 2, ...; 0 always stays
+__all__ = ["Column", "RowMessage", "Section", "SectionHeader", "VirtualTable", "fit"]
 
 
 @dataclass
@@ -78,23 +67,6 @@ class SectionHeader:
     namespace: str = field(default="")
 
 
-def fit(text: str, width: int, right: bool = False) -> str:
-    """text in exactly width terminal cells: made terminal-safe (every cell of every table
-    passes here), cut with an ellipsis or padded. Widths are cells, not code points: a CJK
-    character takes two, a zero-width one none, so columns stay aligned and no fragment of a
-    longer line is left behind on the screen."""
-    text = terminal_safe(text)
-    if text.isascii():  # the usual case: one cell per character
-        if len(text) > width:
-            return text[: max(0, width - 1)] + ELLIPSIS if width > 0 else ""
-        return text.rjust(width) if right else text.ljust(width)
-    cells = cell_len(text)
-    if cells > width:
-        return set_cell_size(text, width - 1) + ELLIPSIS if width > 0 else ""
-    padding = " " * (width - cells)
-    return padding + text if right else text + padding
-
-
 class RowMessage(Message):
     """A message about one row of a VirtualTable."""
 
@@ -132,6 +104,17 @@ class VirtualTable(ScrollView, can_focus=True):
     class CursorMoved(RowMessage):
         """The cursor moved to another row."""
 
+    class LayoutChanged(Message):
+        """The columns shown, or which of them are narrower than their content, changed."""
+
+        def __init__(self, table: VirtualTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
     def __init__(self, columns: Sequence[Column], *, empty_text: str = "nothing to show",
                  namespaced: bool = False, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -145,7 +128,10 @@ class VirtualTable(ScrollView, can_focus=True):
         self.namespace: str | None = None
         self.cursor_key: str | None = None
         self._cursor_index = 0
-        self._column_layout: tuple[int, tuple[tuple[Column, int], ...]] = (-1, ())
+        self._column_layout: tuple[tuple, Layout] | None = None
+        self._widths = ContentWidths(self.columns)  # measured once per snapshot
+        self._cuts_posted: tuple | None = None
+        self.wide = False  # show every column, squeezed, instead of dropping some
         self.row_count = 0  # rows after filtering, headers excluded
         self.sort_mark: tuple[str, str] | None = None  # (column title, arrow) of the sorted column
 
@@ -155,7 +141,11 @@ class VirtualTable(ScrollView, can_focus=True):
         """Replace the rows; the cursor and the scroll anchor stay on the same keys."""
         anchor_key, anchor_offset = self._anchor()
         self.sections = list(sections)
+        before = self._widths.content
+        self._widths.measure_rows(section.rows for section in self.sections)
         self._rebuild(anchor_key, anchor_offset)
+        if self._widths.content != before:
+            self.refresh()  # every line is drawn at the new widths, not only the changed rows
 
     def set_rows(self, rows: Sequence[Any]) -> None:
         self.set_sections([Section(None, rows)])
@@ -175,6 +165,19 @@ class VirtualTable(ScrollView, can_focus=True):
                    and not self.names_sections(new) and previous.text in new.text)
         self._rebuild(anchor_key, anchor_offset, narrow=narrows)
         return self.row_filter
+
+    def set_wide(self, wide: bool) -> None:
+        if wide != self.wide:
+            self.wide = wide
+            self.refresh()
+
+    def layout_at(self, width: int | None = None) -> Layout:
+        """The columns as drawn now (or at width)."""
+        return self._layout(self.scrollable_content_region.width if width is None else width)
+
+    def full_cells(self, row: Any) -> list[tuple[str, str]]:
+        """(title, whole text) of the row's cells that are not shown whole (dropped or cut)."""
+        return full_cells(self.layout_at(), self.columns, row)
 
     def names_sections(self, row_filter: RowFilter) -> bool:
         """A plain word that is some section's tag (`kata`) picks sections, not rows."""
@@ -366,6 +369,11 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.lines and self.display:
             self.refresh()
 
+    def watch_show_vertical_scrollbar(self) -> None:
+        # the content narrows or widens by the scrollbar: lines drawn at the old width would
+        # be cropped (the column layout depends on the width), so draw them all again
+        self.refresh()
+
     def on_focus(self) -> None:
         self.refresh()
 
@@ -374,28 +382,24 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # ---- rendering -----------------------------------------------------------------------
 
-    def _layout(self, width: int) -> tuple[tuple[Column, int], ...]:
-        """The columns that fit in width, with their widths (flexible ones share the rest)."""
-        if self._column_layout[0] == width:
-            return self._column_layout[1]
-        columns = list(self.columns)
-        while True:
-            fixed = sum(column.width for column in columns) + len(columns) - 1
-            droppable = [column for column in columns if column.drop]
-            if fixed <= width or not droppable:
-                break
-            columns.remove(min(droppable, key=lambda column: column.drop))
-        flexible = [column for column in columns if column.flex] or columns[-1:]
-        spare = max(0, width - fixed)
-        widths = []
-        for column in columns:
-            extra = 0
-            if column in flexible:
-                position = flexible.index(column)
-                extra = spare // len(flexible) + (1 if position < spare % len(flexible) else 0)
-            widths.append((column, column.width + extra))
-        self._column_layout = (width, tuple(widths))
-        return self._column_layout[1]
+    def _layout(self, width: int) -> Layout:
+        """The columns that fit in width, with their widths (column_fit.allocate); computed
+        when the width, the wide mode or the content widths change, not per frame."""
+        key = (width, self.wide, tuple(self._widths.content))
+        cached = self._column_layout
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        layout = allocate(self.columns, self._widths.content, width, self.wide)
+        self._column_layout = (key, layout)
+        cuts = (tuple(column.title for column in layout.dropped), layout.narrowed)
+        if cuts != self._cuts_posted:
+            self._cuts_posted = cuts
+            self.post_message(self.LayoutChanged(self))
+        return layout
+
+    def _widen(self) -> None:
+        if self._widths.widen():
+            self.refresh()
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"virtual-table--{name}", partial=True)
@@ -427,10 +431,13 @@ class VirtualTable(ScrollView, can_focus=True):
         segments = []
         used = 0
         mark = self.sort_mark if row is None else None
-        for column, column_width in self._layout(width):
+        widened = False
+        for column, column_width in self._layout(width).columns:
             if used >= width:
                 break
             text = column.title if row is None else column.value(row)
+            if row is not None and column.measure and self._widths.saw(column, text):
+                widened = True  # wider than the sample showed: lay out again
             cell_width = min(column_width, width - used)
             borrowed = False
             if mark is not None and column.title == mark[0]:
@@ -444,11 +451,13 @@ class VirtualTable(ScrollView, can_focus=True):
                 name = column.style(row)
                 if name:
                     style = row_style + self._style(name)
-            segments.append(Segment(fit(text, cell_width, column.right), style))
+            segments.append(Segment(fit(text, cell_width, column.right, column.middle), style))
             used += cell_width
             if used < width and not borrowed:
                 segments.append(Segment(" ", row_style))
                 used += 1
         if used < width:
             segments.append(Segment(" " * (width - used), row_style))
+        if widened:  # applied after this frame: every line of one frame has the same layout
+            self.call_after_refresh(self._widen)
         return Strip(segments, width)
