@@ -23,6 +23,7 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from kataview.model.records import ClusterSnapshot, WatchState
+from kataview.model.vm_cost import VMSeen, seen_vm
 from kataview.sources.base import SnapshotSource
 from kataview.sources.settings import Settings, remember_theme
 from kataview.ui.cluster_view import ClusterView, build_view
@@ -64,6 +65,7 @@ class KataviewApp(App):
         self.view: ClusterView | None = None
         self.namespace = None if settings.all_namespaces else (settings.namespace or source.info.namespace)
         self.view_changed: Signal[ClusterView | None] = Signal(self, "view-changed")
+        self.vm_seen: dict[str, VMSeen] = {}  # pod uid -> its VM as last gathered over SSH
         self.log_entries: deque[tuple[datetime, str, str]] = deque(maxlen=LOG_LENGTH)
         self._pending: tuple[ClusterSnapshot, WatchState] | None = None
         self.generation = 0  # one per context: what an earlier context sent or built is dropped
@@ -268,6 +270,10 @@ class KataviewApp(App):
         self.log_entries.append((self.now(), level, text))
 
     # ---- nodes over SSH ------------------------------------------------------------------
+
+    def remember_vm(self, pod_uid: str, vm) -> None:
+        """A VM gathered over SSH (a VMDetail or VMSummary): the pods list shows its figures."""
+        self.vm_seen[pod_uid] = seen_vm(vm)
 
     def vm_gatherer(self):
         """The app's VMDetailGatherer; its SSHPool comes from settings (plus the source's

@@ -21,6 +21,8 @@ from typing import Any
 from kataview.model import analysis
 from kataview.model.analysis import KATA_NODE_LABEL, Analysis, NodeHandlers, analyze, group_detail
 from kataview.model.records import ClusterSnapshot, Node, Pod, RuntimeClass, WatchState
+from kataview.model.runtime import SANDBOXED_FAMILIES
+from kataview.model.vm_cost import NO_COST, NO_TOTALS, VMCost, VMTotals, class_cost, pod_cost, totals_of
 from kataview.ui.formatting import cpu, memory
 
 WARNING_GLYPH = "⚠"
@@ -37,10 +39,12 @@ class PodRow:
     rows are built, a screenful is shown)."""
 
     __slots__ = ("key", "namespace", "name", "node", "runtime", "family", "handler", "created", "haystack",
-                 "sort_key", "pod", "status", "restarts", "ready_order", "created_order")
+                 "sort_key", "pod", "status", "restarts", "ready_order", "created_order", "vm")
 
-    def __init__(self, pod: Pod, runtime: str, family: str, handler: str | None = None) -> None:
+    def __init__(self, pod: Pod, runtime: str, family: str, handler: str | None = None,
+                 of_class: VMCost = NO_COST) -> None:
         self.pod = pod
+        self.vm = pod_cost(pod, of_class)  # the declared sandbox overhead (model.vm_cost)
         self.key = pod.uid
         self.namespace = namespace = pod.namespace
         self.name = name = pod.name
@@ -80,6 +84,7 @@ class PodGroup:
     # (the previous view's rows, rows removed, rows added) when made from them: a sorted copy
     # of the old rows is updated by these instead of sorted again (ui/sorting.py)
     changes: tuple[list[PodRow], list[PodRow], list[PodRow]] | None = field(default=None, repr=False)
+    vm_totals: VMTotals = NO_TOTALS  # declared overhead of the group's scheduled, unfinished pods
 
     @property
     def key(self) -> str:
@@ -197,24 +202,43 @@ def build_pod_groups(snapshot: ClusterSnapshot, previous: dict[str, PodRow],
     for label in found.group_order():
         runtime = found.counts.runtimes[label]
         family = runtime.family
+        of_class = runtime_class_cost(found, runtime)
         rows = []
         get = previous.get
         for uid, pod in members[label].items():
             row = get(uid)
             if row is None or row.pod is not pod or row.runtime != label:
-                row = PodRow(pod, label, family, runtime.handler)
+                row = PodRow(pod, label, family, runtime.handler, of_class)
             rows.append(row)
         rows.sort(key=_SORT_KEY)
         groups.append(_group(found, label, rows))
     return groups
 
 
-def _group(found: Analysis, label: str, rows: list[PodRow], changes: tuple | None = None) -> PodGroup:
+def runtime_class_cost(found: Analysis, runtime) -> VMCost:
+    return class_cost(found.snapshot.runtime_classes.get(runtime.runtime_class or ""))
+
+
+def _group(found: Analysis, label: str, rows: list[PodRow], changes: tuple | None = None,
+           old_totals: VMTotals | None = None) -> PodGroup:
     runtime = found.counts.runtimes[label]
     detail = ""
     if runtime.source not in ("default", "legacy-annotation"):
         detail = group_detail(runtime, found.counts.group_classes.get(label, ()))
-    return PodGroup(label, runtime.handler, runtime.family, rows, detail, changes)
+    return PodGroup(label, runtime.handler, runtime.family, rows, detail, changes,
+                    group_totals(runtime.family, rows, changes, old_totals))
+
+
+def group_totals(family: str, rows: list[PodRow], changes: tuple | None, old: VMTotals | None) -> VMTotals:
+    """Sandbox overhead over the group: from the previous group's totals and the rows
+    removed and added when known (a watch update costs its changes, not the group)."""
+    if family not in SANDBOXED_FAMILIES:
+        return NO_TOTALS
+    if old is not None and changes is not None:
+        _, removed, added = changes
+        return old.plus(totals_of((row.pod, row.vm) for row in removed), -1).plus(
+            totals_of((row.pod, row.vm) for row in added))
+    return totals_of((row.pod, row.vm) for row in rows)
 
 
 def _find_row(rows: list[PodRow], sort_key: str, uid: str) -> PodRow | None:
@@ -259,7 +283,7 @@ def update_pod_groups(found: Analysis, previous: ClusterView) -> list[PodGroup]:
                 changed[label][0].append(gone)
         if new is not None:
             runtime = resolve(new)
-            row = PodRow(new, runtime.label, runtime.family, runtime.handler)
+            row = PodRow(new, runtime.label, runtime.family, runtime.handler, runtime_class_cost(found, runtime))
             insort(rows_of(runtime.label), row, key=_SORT_KEY)
             changed[runtime.label][1].append(row)
     groups = []
@@ -269,9 +293,11 @@ def update_pod_groups(found: Analysis, previous: ClusterView) -> list[PodGroup]:
         if rows is None and old is not None and label not in found.counts.touched_groups:
             group = old
         elif rows is None:
-            group = _group(found, label, list(old.rows), (old.rows, [], [])) if old else _group(found, label, [])
+            group = (_group(found, label, list(old.rows), (old.rows, [], []), old.vm_totals) if old
+                     else _group(found, label, []))
         else:
-            group = _group(found, label, rows, (old.rows, *changed[label]) if old is not None else None)
+            group = _group(found, label, rows, (old.rows, *changed[label]) if old is not None else None,
+                           old.vm_totals if old is not None else None)
         groups.append(group)
     return groups
 

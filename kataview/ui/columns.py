@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Mapping
 
+from kataview.model.vm_cost import VMSeen, hypervisor, memory_text, vcpu_text
 from kataview.ui.formatting import age
 from kataview.ui.widgets.column_fit import Column
 
@@ -23,21 +24,34 @@ def runtime_cell(label: str) -> str:
     return label
 
 
-def pod_columns(now: Callable[[], datetime]) -> list[Column]:
+def pod_columns(now: Callable[[], datetime], seen: Mapping[str, VMSeen] | None = None) -> list[Column]:
     """Status, runtime and ready are kept whole; NAME is cut in the middle (its generated
-    suffix tells replicas apart); at 80 columns RST, NODE and NAMESPACE drop, in that order
-    (w shows them)."""
+    suffix tells replicas apart); as the pane narrows VCPU, VM MEM, HYPERVISOR, RST, NODE and
+    NAMESPACE drop, in that order (w shows them). The VM columns show the declared overhead,
+    or the VM's own figures once gathered over SSH (`seen`, by pod uid)."""
+    seen = seen if seen is not None else {}
     return [
-        Column("NAMESPACE", 10, lambda row: row.namespace, drop=3),
+        Column("NAMESPACE", 10, lambda row: row.namespace, drop=6),
         Column("NAME", 20, lambda row: row.name, flex=True, middle=True),
-        Column("NODE", 12, lambda row: row.node or "<none>", drop=2, middle=True),
+        Column("NODE", 12, lambda row: row.node or "<none>", drop=5, middle=True),
         Column("RUNTIME", 8, lambda row: runtime_cell(row.runtime), style=lambda row: row.family, keep=True),
         Column("STATUS", 7, lambda row: row.status, keep=True,
                style=lambda row: None if row.status in ("Running", "Completed", "Succeeded") else "warning"),
-        Column("READY", 5, lambda row: row.ready, drop=4, keep=True),
-        Column("RST", 3, lambda row: str(row.restarts), right=True, drop=1),
+        Column("READY", 5, lambda row: row.ready, drop=7, keep=True),
+        Column("RST", 3, lambda row: str(row.restarts), right=True, drop=4),
         Column("AGE", 5, lambda row: age(row.created, now()), right=True, measure=False),
+        Column("HYPERVISOR", 10, lambda row: hypervisor_cell(row, seen.get(row.key)), drop=3, middle=True),
+        Column("VCPU", 4, lambda row: vcpu_text(row.vm, seen.get(row.key)) if row.vm.source or row.key in seen
+               else "-", right=True, drop=1),
+        Column("VM MEM", 6, lambda row: memory_text(row.vm, seen.get(row.key)) if row.vm.source or row.key in seen
+               else "-", right=True, drop=2),
     ]
+
+
+def hypervisor_cell(row, seen: VMSeen | None) -> str:
+    if seen is not None and seen.kind:
+        return seen.kind
+    return hypervisor(row.handler, row.family) or "-"
 
 
 NODE_COLUMNS = [

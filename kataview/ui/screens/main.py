@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Static
 
 from kataview.model.findings import in_namespace
 from kataview.model.terminal_text import terminal_safe
+from kataview.model.vm_cost import NO_TOTALS, totals_text
 from kataview.ui import command_table
 from kataview.ui.cluster_view import ClusterView
 from kataview.ui.columns import FINDING_COLUMNS, NODE_COLUMNS, RUNTIME_CLASS_COLUMNS, pod_columns
@@ -33,6 +34,20 @@ EMPTY_TEXT = {"nodes": "no nodes",
 NOTHING_READ = "nothing read from the cluster yet (see the header)"
 SORT_BINDINGS = [Binding(letter, f"sort('{letter}')", f"Sort {what}", show=False, id=f"sort-{letter.lower()}")
                  for letter, what in sort_letters().items()]
+
+
+def group_detail_text(group) -> str:
+    """The group header's detail and its VMs' declared overhead (model.vm_cost)."""
+    noun = "VM" if group.family == "kata" else "sandbox"
+    return " · ".join(part for part in (group.detail, totals_text(group.vm_totals, noun)) if part)
+
+
+def cluster_vm_text(view: ClusterView) -> str:
+    """Every sandbox of the cluster: the groups' totals summed."""
+    summed = NO_TOTALS
+    for group in view.pod_groups:
+        summed = summed.plus(group.vm_totals)
+    return totals_text(summed, "sandbox")
 
 
 class MainScreen(Screen):
@@ -68,7 +83,7 @@ class MainScreen(Screen):
                                empty_text=EMPTY_TEXT["runtime-classes"])
             # scoped by model.findings.in_namespace, not by row namespace: see scoped_findings
             yield VirtualTable(FINDING_COLUMNS, id="findings", classes="pane", empty_text=EMPTY_TEXT["findings"])
-            yield VirtualTable(pod_columns(self.app.now), id="pods", classes="pane -active", namespaced=True,
+            yield VirtualTable(pod_columns(self.app.now, self.app.vm_seen), id="pods", classes="pane -active", namespaced=True,
                                empty_text=EMPTY_TEXT["pods"])
         yield Static(id="full-cells")
         yield Input(id="filter-input", select_on_focus=False, placeholder="filter: text, !text, -l app=x, -f node=x, /regex/ — Enter keeps, Esc clears")
@@ -101,7 +116,8 @@ class MainScreen(Screen):
         order, pods = self.sort_orders.get("pods"), self.sorted_rows["pods"]
         self.table("pods").set_sections([
             Section(group.key, pods.rows(group.key, group.rows, order, group.changes), title=group.label,
-                    style=group.family, detail=group.detail, tags=group.tags) for group in view.pod_groups])
+                    style=group.family, detail=group_detail_text(group), tags=group.tags)
+            for group in view.pod_groups])
         pods.keep_only({group.key for group in view.pod_groups})
         self.update_titles()
         self.update_full_cells()
@@ -133,7 +149,8 @@ class MainScreen(Screen):
             shown = f"{table.row_count:,}" if table.row_count == total else f"{table.row_count:,} of {total:,}"
             stale = " · stale" if view is not None and view.state.phase in ("stale", "reconnecting") else ""
             loading = pane_note(pane_id, view.state) if view is not None else ""
-            border_title = f"{number} {title} ({shown}){loading}{stale}"
+            cost = f" · {cluster_vm_text(view)}" if pane_id == "pods" and view is not None else ""
+            border_title = f"{number} {title} ({shown}){cost.rstrip(' ·')}{loading}{stale}"
             subtitle = f"filter {table.row_filter.describe()}" if table.row_filter.active else ""
             order = self.sort_orders.get(pane_id)
             if order is not None:

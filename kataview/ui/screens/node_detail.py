@@ -170,6 +170,9 @@ class NodeDetailScreen(DetailScreen):
             table.border_title = "Kata VMs on this node (could not list)"
             return
         vms: list[NodeVM] = event.worker.result
+        for item in vms:
+            if item.pod is not None:
+                self.app.remember_vm(item.pod.uid, item.vm)
         containers = sum(len(item.pod.containers) for item in vms if item.pod)
         table.border_title = (f"Kata VMs on this node ({len(vms)} VM{'s' if len(vms) != 1 else ''}, "
                               f"{containers} containers) · listed {clock(self.app.now())} · v refresh")

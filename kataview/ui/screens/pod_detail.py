@@ -225,6 +225,7 @@ class PodDetailScreen(DetailScreen):
             return
         panel = self.query_one(VMPanel)
         if isinstance(result, VMDetail):
+            self.app.remember_vm(self.vm_target[0].uid, result)
             panel.show_detail(result, self.app.now(), self.vm_every or None)
             self._schedule_vm()
             return
