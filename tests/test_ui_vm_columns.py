@@ -103,3 +103,16 @@ async def test_the_pods_list_shows_vm_columns_headers_and_gathered_figures():
         app.remember_vm(row.key, VMSummary(node=row.node, sandbox_id="abc", kind="cloud-hypervisor", pid=7,
                                            vcpus_boot=1, memory_mib=2048, host_rss_kib=265216))
         assert cells(table, row)["VCPU"] == "1" and cells(table, row)["VM MEM"] == "2048Mi rss 259Mi"
+
+
+async def test_node_detail_shows_its_kata_vms_table_above_the_fold_at_160x48():
+    snapshot = classic_demo_snapshot(FROZEN_NOW)
+    app = make_app(frozen_settings(), StaticSource(snapshot))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot)
+        busiest = max(snapshot.nodes, key=lambda name: sum(p.node_name == name for p in snapshot.pods.values()))
+        app.open_object("Node", busiest)
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#node-vms", VirtualTable)
+        region = table.region
+        assert region.height > 0 and region.y + region.height <= 48 - 1  # above the footer, unscrolled

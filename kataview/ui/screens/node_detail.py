@@ -80,11 +80,13 @@ class NodeDetailScreen(DetailScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(id="summary", classes="section")
         yield Static(id="handlers", classes="section")
-        yield Static(id="labels", classes="section")
-        yield VirtualTable(CONDITION_COLUMNS, id="conditions", classes="section", empty_text="no conditions")
-        yield VirtualTable(POD_COLUMNS, id="node-pods", classes="section", empty_text="no pods on this node")
+        # the Kata VMs come right after the handlers: above the fold at 160x48 whatever the
+        # node's labels, conditions and pods take
         yield Spinner(id="node-vms-spinner", animate=self.app.settings.frozen_now is None)
         yield VirtualTable(VM_COLUMNS, id="node-vms", classes="section", empty_text="")
+        yield VirtualTable(POD_COLUMNS, id="node-pods", classes="section", empty_text="no pods on this node")
+        yield VirtualTable(CONDITION_COLUMNS, id="conditions", classes="section", empty_text="no conditions")
+        yield Static(id="labels", classes="section")
 
     def refresh_body(self, view: ClusterView) -> bool:
         snapshot = view.snapshot
