@@ -249,6 +249,10 @@ def _apiserver_args(cp: ControlPlane, tokens: Path, bulk: bool, audit_policy: st
             f"--token-auth-file={tokens}", "--authorization-mode=RBAC",
             "--service-cluster-ip-range=10.96.0.0/16", "--allow-privileged=true",
             f"--disable-admission-plugins={DISABLED_ADMISSION}", "--endpoint-reconciler-type=none",
+            # for logs, exec and proxy the apiserver dials a node's kubelet at its first address of
+            # these types; its default list starts with Hostname, which the resolver would send
+            # to the machine's DNS server (outside loopback): dial the loopback InternalIP only
+            "--kubelet-preferred-address-types=InternalIP",
             "--profiling=false", "--v=1"]
     if bulk:
         args += BULK_FLAGS

@@ -113,7 +113,7 @@ async def test_a_session_with_a_known_token_leaks_it_nowhere(tmp_path):
             while app.view.state.phase == "live" or "401" not in log_path().read_text():
                 assert time.monotonic() < deadline + 10
                 await pilot.pause(0.05)
-            await pilot.press("l")
+            await pilot.press("L")
             await pilot.pause(0.5)
             from textual.widgets import Static
 

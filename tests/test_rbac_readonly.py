@@ -120,7 +120,7 @@ async def visit_every_view(app, pilot) -> dict[str, str]:
         seen[kind] = screen_text(app)
         app.pop_screen()
         await until(pilot, lambda: isinstance(app.screen, MainScreen), what="main again")
-    await pilot.press("l")
+    await pilot.press("L")
     await pilot.pause(0.3)
     seen["log"] = screen_text(app)
     await pilot.press("escape")
@@ -197,7 +197,7 @@ async def test_less_granted_still_runs_and_names_the_missing_permission(cluster,
         assert sentence in app.view.snapshot.unreadable[resource]
         header = screen_text(app)
         assert f"⚠ 1 kind denied: {resource}" in header.splitlines()[0]  # a state, line 1
-        await pilot.press("l")
+        await pilot.press("L")
         await until(pilot, lambda: sentence in screen_text(app), what="the sentence on the log screen")
         if resource == "pods":  # list allowed, watch denied: the listed pods stay on screen
             assert len(app.view.snapshot.pods) == len([o for o in classic_objects() if o["kind"] == "Pod"])

@@ -231,7 +231,7 @@ def test_read_only_is_proven_by_the_audit_log(monitor, control_plane, tmp_path):
         time.sleep(0.5)
         session.keys("Escape")
         time.sleep(0.3)
-        session.keys("l")
+        session.keys("L")
         session.wait_for("kataview", 10)
         session.keys("Escape")
         time.sleep(0.3)

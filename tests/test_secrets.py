@@ -144,7 +144,7 @@ async def test_tui_header_and_log_screen_hold_no_echoed_token(tmp_path, ui_home)
                 assert time.monotonic() < deadline
                 await pilot.pause(0.1)
             main = await screen_text(pilot)
-            await pilot.press("l")
+            await pilot.press("L")
             log = await screen_text(pilot)
     assert "denied" in main + log
     assert TOKEN not in main + log and REFRESH not in main + log

@@ -267,7 +267,7 @@ async def test_stale_state_keeps_data_and_log_shows_history():
         assert "stale since 12:27:07" in header and "HTTP 500" in header
         assert pods_table(app).row_count == 10
         assert "stale" in pods_table(app).border_title
-        await pilot.press("l")
+        await pilot.press("L")
         await until(pilot, lambda: isinstance(app.screen, LogScreen))
         texts = [row.cells["WHAT"] for row in app.screen.query_one("#log", VirtualTable).lines]
         assert any("watch pods: HTTP 500" in text for text in texts)

@@ -82,7 +82,7 @@ async def test_plan_and_apply_the_config_step_through_the_screen(testnet, tmp_pa
 
 
 APP_KEYS = ["q Quit", "? Help", "^t Theme"]
-DASHBOARD_ONLY = {"Namespace", "Log", "Filter", "Next pane"}
+DASHBOARD_ONLY = {"Namespace", "kataview log", "Logs", "YAML", "Describe", "Filter", "Next pane"}
 
 
 def footer_keys(screen) -> list[str]:
@@ -103,7 +103,7 @@ async def check_page(pilot, page_type, own_keys: list[str]) -> None:
     assert screen.styles.background.a == 1  # modal for its keys, but a whole page: nothing shows through
     assert footer_keys(screen) == shown_bindings(screen) == own_keys + APP_KEYS
     assert not DASHBOARD_ONLY & {entry.split(" ", 1)[1] for entry in footer_keys(screen)}
-    await pilot.press("n", "l")  # the dashboard's namespace picker and log do not open here
+    await pilot.press("n", "L")  # the dashboard's namespace picker and log do not open here
     await pilot.pause()
     assert pilot.app.screen is screen
     await pilot.press("question_mark")  # help lists this page's keys, with their ids
@@ -111,7 +111,7 @@ async def check_page(pilot, page_type, own_keys: list[str]) -> None:
     text = str(pilot.app.screen.query_one("#help-text").render())
     assert "This screen" in text and "toggle-theme" in text
     assert "Everywhere" not in text and "Lists" not in text  # no dashboard-only or list keys
-    assert not {"Namespace", "Log", "Filter"} & {line.split()[1] for line in text.splitlines() if line.startswith("  ")
+    assert not {"Namespace", "kataview", "Logs", "Filter"} & {line.split()[1] for line in text.splitlines() if line.startswith("  ")
                                                 and len(line.split()) > 2}
     await pilot.press("escape")
     await until(pilot, lambda s: s is screen)
@@ -129,7 +129,7 @@ async def test_setup_footer_lists_its_own_keys_not_the_dashboards(start, tmp_pat
         if start == "dashboard":
             await pilot.pause()
             dashboard = app.screen
-            assert {"Namespace", "Log"} <= {entry.split(" ", 1)[1] for entry in footer_keys(dashboard)}
+            assert {"Namespace", "kataview log"} <= {entry.split(" ", 1)[1] for entry in footer_keys(dashboard)}
             await app.push_screen(SetupScreen(DemoSetupSession(False), NODES))
         setup = next(screen for screen in app.screen_stack if isinstance(screen, SetupScreen))
         assert shown_bindings(setup) == APP_KEYS  # under the pages, while it says what is being done
@@ -143,7 +143,7 @@ async def test_setup_footer_lists_its_own_keys_not_the_dashboards(start, tmp_pat
         await pilot.press("escape")
         if start == "dashboard":  # back on the dashboard: its keys are back
             await until(pilot, lambda s: s is dashboard)
-            assert {"Namespace", "Log"} <= {entry.split(" ", 1)[1] for entry in footer_keys(dashboard)}
+            assert {"Namespace", "kataview log"} <= {entry.split(" ", 1)[1] for entry in footer_keys(dashboard)}
 
 
 async def test_setup_keys_follow_the_keymap(tmp_path, monkeypatch):

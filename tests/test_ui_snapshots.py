@@ -141,7 +141,7 @@ def test_help(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_log_after_errors(snap_compare, size):
     app = make_app(frozen_settings(), classic_source(STALE))
-    assert snap_compare(app, terminal_size=size, run_before=ready("l"))
+    assert snap_compare(app, terminal_size=size, run_before=ready("L"))
 
 
 @pytest.mark.parametrize("size", SIZES)

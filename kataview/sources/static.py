@@ -42,6 +42,15 @@ def classic_demo_snapshot(now: datetime) -> ClusterSnapshot:
     return snapshot_from_objects(classic_objects(now), taken_at=now)
 
 
+def classic_demo_reader(now: datetime, follow_interval: float = 3600.0) -> PodReader:
+    """A PodReader over the demo scenario's objects: the pods and log text the API server
+    double serves (a followed log stays quiet for follow_interval seconds: steady screenshots)."""
+    from kataview.demo.pod_reads import ObjectsPodReader
+    from kataview.demo.scenario import classic_objects
+
+    return ObjectsPodReader(classic_objects(now), follow_interval=follow_interval, now=now)
+
+
 class StaticSource:
     """A fixed snapshot (tests, screenshots); `push` sends later ones, as a watch would."""
 

@@ -54,7 +54,8 @@ class KataviewApp(App):
         Binding("ctrl+z", "show_problems", "Problems", id="problems"),
         Binding("n", "namespace", "Namespace", id="namespace"),
         Binding("colon", "command_bar", "Command", id="command-bar"),
-        Binding("l", "log", "Log", id="log"),
+        # l is a pod's container log (k9s); kataview's own log is L (and :log)
+        Binding("L", "log", "kataview log", id="log"),
         Binding("ctrl+t", "toggle_theme", "Theme", id="toggle-theme"),
     ]
 

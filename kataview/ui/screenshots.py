@@ -14,7 +14,7 @@ from kataview.model.records import WatchState
 from kataview.model.runtime import KATA_NODE_LABEL
 from kataview.sources.base import SourceInfo
 from kataview.sources.settings import Settings
-from kataview.sources.static import StaticSource
+from kataview.sources.static import StaticSource, classic_demo_reader
 from kataview.ui.screens.setup import open_demo_setup
 
 FROZEN_NOW = datetime(2025, 3, 14, 12, 30, 0, tzinfo=timezone.utc)
@@ -32,8 +32,34 @@ def first(snapshot, kind: str, wanted=lambda record: True) -> str:
     return next(iter(records))
 
 
-def shots(snapshot) -> list[tuple[str, WatchState, bool, list]]:
-    """(file name, watch state, read-only, steps): a step is a key or (kind, key) to open."""
+async def pod_text_read(pilot) -> None:
+    """Wait until a YAML, describe or logs screen shows what it read."""
+    deadline = time.monotonic() + 10
+    screen = pilot.app.screen
+    while not (screen.query("TextPager") and screen.query_one("TextPager").lines
+               and (not hasattr(screen, "ended") or screen.ended or screen.streaming and screen.follow)):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the pod screen read nothing")
+        await pilot.pause(0.02)
+
+
+def pod_text_shots(snapshot) -> list[tuple]:
+    """y, d and l on the restarted Kata pod, at 80x24, 160x48 and 220x60."""
+    restarted = first(snapshot, "Pod", lambda pod: pod.restarts > 0 and pod.name.startswith("nginx-kata-qemu"))
+    found = []
+    for size in ((80, 24), SIZE, (220, 60)):
+        suffix = "" if size == SIZE else f"-{size[0]}x{size[1]}"
+        found += [
+            (f"pod-yaml{suffix}", LIVE, False, [("Pod", restarted), "y", pod_text_read, "slash", *"kata", "enter"], size),
+            (f"pod-describe{suffix}", LIVE, False, [("Pod", restarted), "d", pod_text_read], size),
+            (f"pod-logs{suffix}", LIVE, False, [("Pod", restarted), "l", pod_text_read, "p", pod_text_read], size),
+        ]
+    return found
+
+
+def shots(snapshot) -> list[tuple]:
+    """(file name, watch state, read-only, steps[, size]): a step is a key, (kind, key) to open, or
+    an async callable given the pilot."""
     kata_pod = first(snapshot, "Pod", lambda pod: (pod.runtime_class_name or "").startswith("kata")
                      and pod.runtime_class_name in snapshot.runtime_classes and pod.phase == "Running")
     stuck_pod = first(snapshot, "Pod", lambda pod: pod.phase == "Pending")
@@ -47,24 +73,26 @@ def shots(snapshot) -> list[tuple[str, WatchState, bool, list]]:
         ("node-detail", LIVE, False, [("Node", kata_node)]),
         ("runtimeclass-detail", LIVE, False, [("RuntimeClass", "kata")]),
         ("help", LIVE, False, ["question_mark"]),
-        ("log", STALE, False, ["l"]),
+        ("log", STALE, False, ["L"]),
         ("namespace-picker", LIVE, False, ["n"]),
         ("namespace-picker-type-ahead", LIVE, False, ["n", "s"]),
         ("command-bar", LIVE, False, ["colon", *"ns sa"]),
         ("events", LIVE, False, ["colon", *"events", "enter"]),
         ("setup", LIVE, False, [open_demo_setup]),
+        *pod_text_shots(snapshot),
     ]
 
 
-async def take(snapshot, state: WatchState, read_only: bool, steps: list) -> str:
+async def take(snapshot, state: WatchState, read_only: bool, steps: list, size: tuple[int, int] = SIZE) -> str:
     from textual.widgets import Input
 
     from kataview.ui.app import make_app
 
     settings = Settings(frozen_now=FROZEN_NOW, read_only=read_only)
-    source = StaticSource(snapshot, state, SourceInfo(context="kind-kataview-demo", server="https://127.0.0.1:6443"))
+    source = StaticSource(snapshot, state, SourceInfo(context="kind-kataview-demo", server="https://127.0.0.1:6443"),
+                          reader=classic_demo_reader(FROZEN_NOW))
     app = make_app(settings, source)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         deadline = time.monotonic() + 30
         while app.view is None:
             if time.monotonic() > deadline:
@@ -95,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     from kataview.sources.static import classic_demo_snapshot
 
     snapshot = classic_demo_snapshot(FROZEN_NOW)
-    for name, state, read_only, steps in shots(snapshot):
-        svg = asyncio.run(take(snapshot, state, read_only, steps))
+    for name, state, read_only, steps, *size in shots(snapshot):
+        svg = asyncio.run(take(snapshot, state, read_only, steps, *size))
         (out / f"{name}.svg").write_text(svg, encoding="utf-8")
         print(out / f"{name}.svg")
     return 0

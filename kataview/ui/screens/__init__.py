@@ -1,4 +1,5 @@
-"""Screens: main, the three detail screens, help, log and the namespace picker."""
+"""Screens: main, the three detail screens, a pod's YAML, describe and logs, help, log and the
+namespace picker."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `l` screen: the watch state history and every error, newest last."""
+"""The `L` screen (kataview's own log): the watch state history and every error, newest last."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ LOG_COLUMNS = detail_columns([("TIME", 8), ("LEVEL", 5), ("WHAT", 40, True)])
 
 
 class LogScreen(Screen):
-    BINDINGS = [Binding("escape,l", "back", "Back", id="back")]
+    BINDINGS = [Binding("escape,L", "back", "Back", id="back")]
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header")

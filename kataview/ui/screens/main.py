@@ -63,6 +63,9 @@ class MainScreen(Screen):
         Binding("4", "show_pane('pods')", "Pods", show=False, id="pane-pods"),
         *SORT_BINDINGS,
         Binding("w", "toggle_wide", "Wide", id="wide-columns"),
+        Binding("y", "read_pod('yaml')", "YAML", id="pod-yaml"),
+        Binding("d", "read_pod('describe')", "Describe", id="pod-describe"),
+        Binding("l", "read_pod('logs')", "Logs", id="pod-logs"),
     ]
 
     def __init__(self) -> None:
@@ -396,6 +399,18 @@ class MainScreen(Screen):
             self.app.open_object("RuntimeClass", row.key)
         elif table_id == "findings":
             self.open_finding(row)
+
+    def action_read_pod(self, what: str) -> None:
+        """y, d, l: the pod under the cursor of the pods pane (k9s)."""
+        row = self.table("pods").cursor_row if self.active_pane == "pods" else None
+        pod = getattr(row, "pod", None)
+        if pod is None:
+            self.notify("y (YAML), d (describe) and l (logs) read a pod: pick one in the Pods pane (4).",
+                        timeout=4)
+            return
+        from kataview.ui.screens.pod_reading import pod_read_screen
+
+        self.app.push_screen(pod_read_screen(what, pod))
 
     def open_finding(self, finding) -> None:
         """Enter on a finding (a FindingRow or a model Finding) opens its detail screen: the

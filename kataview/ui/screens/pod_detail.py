@@ -97,7 +97,10 @@ class PodDetailScreen(DetailScreen):
     CSS_PATH = [styles_dir() / "vm.tcss"]
     BINDINGS = [Binding("r", "refresh_vm", "Refresh VM", id="refresh-vm"),
                 Binding("e", "kubectl('edit')", "Edit (kubectl)", id="pod-edit"),
-                Binding("s", "kubectl('exec')", "Shell (kubectl)", id="pod-shell")]
+                Binding("s", "kubectl('exec')", "Shell (kubectl)", id="pod-shell"),
+                Binding("y", "read_pod('yaml')", "YAML", id="pod-yaml"),
+                Binding("d", "read_pod('describe')", "Describe", id="pod-describe"),
+                Binding("l", "read_pod('logs')", "Logs", id="pod-logs")]
 
     def __init__(self, uid: str) -> None:
         super().__init__(uid)
@@ -285,6 +288,14 @@ class PodDetailScreen(DetailScreen):
         what = "edit pods" if verb == "edit" else "exec into containers"
         self.app.record("info", f"kataview does not {what}; {command}")
         self.notify(terminal_safe(command), title=f"kataview does not {what}; this would:", timeout=15)
+
+    def action_read_pod(self, what: str) -> None:
+        """y, d, l: this pod's YAML, describe or container logs (k9s)."""
+        if self.pod is None:
+            return
+        from kataview.ui.screens.pod_reading import pod_read_screen
+
+        self.app.push_screen(pod_read_screen(what, self.pod))
 
     def action_refresh_vm(self) -> None:
         if self.vm_target is None:
