@@ -378,7 +378,17 @@ async def test_shift_l_opens_kataviews_own_log():
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
         shown = {active.binding.description for active in app.screen.active_bindings.values()
                  if active.binding.show}
-        assert {"kataview log", "YAML", "Describe", "Logs"} <= shown  # in the footer
+        assert "kataview log" in shown  # in the footer
+        await pilot.press("question_mark")  # y, d, l in the help of the main screen
+        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        text = str(app.screen.query_one("#help-text").render())
+        assert all(binding_id in text for binding_id in ("pod-yaml", "pod-describe", "pod-logs", "log"))
+        await pilot.press("escape")
+        await pilot.press("enter")  # a pod's detail shows them in its footer
+        await until(pilot, lambda: isinstance(app.screen, PodDetailScreen))
+        shown = {active.binding.description for active in app.screen.active_bindings.values()
+                 if active.binding.show}
+        assert {"YAML", "Describe", "Logs"} <= shown
 
 
 async def test_help_on_the_logs_screen_lists_search_and_the_log_keys():

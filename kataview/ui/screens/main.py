@@ -63,9 +63,11 @@ class MainScreen(Screen):
         Binding("4", "show_pane('pods')", "Pods", show=False, id="pane-pods"),
         *SORT_BINDINGS,
         Binding("w", "toggle_wide", "Wide", id="wide-columns"),
-        Binding("y", "read_pod('yaml')", "YAML", id="pod-yaml"),
-        Binding("d", "read_pod('describe')", "Describe", id="pod-describe"),
-        Binding("l", "read_pod('logs')", "Logs", id="pod-logs"),
+        # k9s's keys on the pod under the cursor; out of the footer, which at 80 columns has
+        # room for help and problems only (? lists them; a pod's detail shows them)
+        Binding("y", "read_pod('yaml')", "YAML", show=False, id="pod-yaml"),
+        Binding("d", "read_pod('describe')", "Describe", show=False, id="pod-describe"),
+        Binding("l", "read_pod('logs')", "Logs", show=False, id="pod-logs"),
     ]
 
     def __init__(self) -> None:
