@@ -82,8 +82,8 @@ async def test_the_watcher_reports_a_bad_body_and_counts_bad_items(tmp_path):
         api.faults.list_body("nodes", "bad-item")
         path = api.write_kubeconfig(tmp_path / "kubeconfig")
         async with await connect(ConnectionSettings(str(path), None)) as connection:
-            watcher = ClusterWatcher(connection, informer_options={
-                "backoff": Backoff(initial=0.1, cap=0.2)})
+            watcher = ClusterWatcher(connection, informer_options={  # bad LIST bodies: by pages
+                "backoff": Backoff(initial=0.1, cap=0.2), "watch_list": False})
             async with watcher:
                 await until(lambda: watcher.informers["pods"].failures
                             and watcher.informers["nodes"].synced, what="the faults")
