@@ -204,3 +204,22 @@ async def test_ctx_switches_the_live_source_to_another_cluster_without_a_restart
             await command(pilot, "ctx first")
             await wait_live(pilot, app, every)
             assert app.is_running and any("switched to context first" in text for _, _, text in app.log_entries)
+
+
+async def test_ctx_on_the_embedded_demo_switches_between_its_two_contexts():
+    from kataview.sources.live import DemoSource
+
+    settings = Settings(demo=True, read_only=True)
+    app = make_app(settings, DemoSource(settings))
+    async with app.run_test(size=(160, 48)) as pilot:
+        deadline = time.monotonic() + 30
+        while app.view is None or app.view.state.phase != "live":
+            assert time.monotonic() < deadline
+            await pilot.pause(0.05)
+        assert app.source.context_names() == ["kataview-demo", "kataview-demo-sandboxed"]
+        await command(pilot, "ctx kataview-demo-sandboxed")
+        assert error_line(app) == "" and app.source.info.context == "kataview-demo-sandboxed"
+        while app.view is None or app.view.state.phase != "live":
+            assert time.monotonic() < deadline + 30
+            await pilot.pause(0.05)
+        assert "kataview-demo-sandboxed" in str(app.screen.query_one("#header").render())
