@@ -58,9 +58,12 @@ def test_label_filter_and_context_switch_in_tmux(tmux_on_served_demo):
 
     tmux.keys(":")
     tmux.keys("ctx kataview-demo-")
-    time.sleep(0.5)
-    tmux.keys("Tab")  # completes the kubeconfig's second context
-    tmux.wait_for("ctx kataview-demo-sandboxed")
+    tmux.wait_for("ctx kataview-demo-")
+    deadline = time.monotonic() + 20
+    while "ctx kataview-demo-sandboxed" not in tmux.screen():  # Tab takes the grey completion
+        assert time.monotonic() < deadline, tmux.screen()  # once it arrived: until then it does nothing
+        tmux.keys("Tab")
+        time.sleep(0.5)
     tmux.keys("Enter")
     screen = tmux.wait_for("context kataview-demo-sandboxed", timeout=20)
     screen = tmux.wait_for("● live", timeout=30)

@@ -67,12 +67,18 @@ def test_demo_shows_runtimes_and_opens_a_pod(tmux_demo):
     assert "runc (default)" in screen and "k8s-worker-untrusted" in screen
     # The demo moves: the pod DemoMotion adds shows up as Running within seconds.
     tmux_demo.wait_for("nginx-untrusted-5b7c9f8d6c-demo1")
-    # Findings pane, first finding (the stuck kata-fc pod), Enter opens the pod with its event.
+    # Findings pane, first finding (the stuck kata-fc pod): Enter opens the finding, whose first
+    # object is the pod; Enter there opens the pod with its event.
     tmux_demo.keys("3")
+    tmux_demo.keys("Enter")
+    tmux_demo.wait_for("Objects involved")
     tmux_demo.keys("Enter")
     detail = tmux_demo.wait_for("Recent events")
     assert "FailedCreatePodSandBox" in detail and 'no runtime for "k' in detail
     assert "nginx-kata-fc" in detail
+    tmux_demo.keys("Escape")
+    tmux_demo.wait_for("Objects involved")
+    time.sleep(0.3)
     tmux_demo.keys("Escape")
     tmux_demo.wait_for("Pods by runtime")
     tmux_demo.keys("?")

@@ -142,3 +142,22 @@ async def test_namespace_picker_type_ahead():
         await pilot.press("escape", "escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
         assert app.namespace == "untrusted"
+
+
+async def test_escape_from_an_object_opened_on_a_finding_returns_to_the_finding():
+    """Enter on a finding's object pushes one screen (a handler in the detail base class
+    opened it a second time), so one Esc is one step back."""
+    from kataview.ui.screens.finding_detail import FindingDetailScreen
+
+    app = demo_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot)
+        await pilot.press("3", "home", "enter")
+        await until(pilot, lambda: isinstance(app.screen, FindingDetailScreen))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PodDetailScreen))
+        assert [type(screen) for screen in app.screen_stack].count(PodDetailScreen) == 1
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, FindingDetailScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))

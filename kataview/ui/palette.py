@@ -87,7 +87,25 @@ class RuntimeClassCommands(ObjectCommands):
                 yield name, name
 
 
-class ContextCommands(Provider):
+class ListedCommands(Provider):
+    """A short list of (prompt, help, callback), fuzzy-matched on the prompt."""
+
+    def commands(self) -> list[tuple[str, str, object]]:
+        return []
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self.commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+
+class ContextCommands(ListedCommands):
     """`context: switch to NAME` for each context of the source's kubeconfig (as `:ctx NAME`)."""
 
     def commands(self) -> list[tuple[str, str, object]]:
@@ -103,19 +121,9 @@ class ContextCommands(Provider):
         if error:
             self.app.notify(terminal_safe(error), severity="error", timeout=15)
 
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self.commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
-
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self.commands():
-            yield DiscoveryHit(name, callback, help=help_text)
 
 
-class BarCommands(ContextCommands):
+class BarCommands(ListedCommands):
     """Every `:` command (kataview.ui.command_table): one without an argument runs, one with
     an argument opens the bar with its name typed."""
 
@@ -141,7 +149,7 @@ class BarCommands(ContextCommands):
             screen.run_command(name)
 
 
-class ViewCommands(Provider):
+class ViewCommands(ListedCommands):
     """The app's own actions, so every binding is reachable from the palette too."""
 
     def commands(self) -> list[tuple[str, str, object]]:
@@ -155,13 +163,3 @@ class ViewCommands(Provider):
             ("help: keys", "every key binding (key ?)", app.action_help),
         ]
 
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self.commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
-
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self.commands():
-            yield DiscoveryHit(name, callback, help=help_text)

@@ -75,6 +75,7 @@ class FindingDetailScreen(DetailScreen):
         self.show_object_why()
 
     def on_virtual_table_row_opened(self, event: VirtualTable.RowOpened) -> None:
+        event.prevent_default()  # DetailScreen's handler would open the target a second time
         target = event.row.target
         if target is None:
             kind = event.row.cells["KIND"]
