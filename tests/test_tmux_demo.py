@@ -70,6 +70,7 @@ def test_demo_shows_runtimes_and_opens_a_pod(tmux_demo):
     # Findings pane, first finding (the stuck kata-fc pod): Enter opens the finding, whose first
     # object is the pod; Enter there opens the pod with its event.
     tmux_demo.keys("3")
+    time.sleep(0.5)  # the focus moves on the next refresh: Enter before it would open a pod
     tmux_demo.keys("Enter")
     tmux_demo.wait_for("Objects involved")
     tmux_demo.keys("Enter")
