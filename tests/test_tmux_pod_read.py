@@ -70,6 +70,16 @@ def lines_shown(screen: str) -> int:
     return int(found.group(1).replace(",", "")) if found else -1
 
 
+def field_closed(session: TmuxSession, timeout: float = 30.0) -> None:
+    """Wait until the filter or search field (a tall border at the bottom) has taken its Enter:
+    a key sent before that would be typed into it (seen on a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while "▁▁▁▁▁" in session.screen() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "▁▁▁▁▁" not in session.screen(), session.screen()
+    time.sleep(0.2)
+
+
 def back_to_main(session: TmuxSession) -> None:
     session.keys("Escape")
     session.wait_for("Pods by runtime (")
@@ -85,7 +95,7 @@ def test_y_d_l_against_demo_serve(tmux_kataview):
     time.sleep(0.3)
     session.keys(name, "Enter")
     session.wait_for("(1 of ", 30)
-    time.sleep(0.3)
+    field_closed(session)
 
     session.keys("y")
     screen = session.wait_for("kind: Pod", 30)
@@ -94,6 +104,7 @@ def test_y_d_l_against_demo_serve(tmux_kataview):
     time.sleep(0.3)
     session.keys("runtimeClassName", "Enter")
     screen = session.wait_for("runtimeClassName: kata-qemu")
+    field_closed(session)
     assert "/runtimeclassname: 1 of 1" in screen
     back_to_main(session)
 
