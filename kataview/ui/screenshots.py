@@ -57,6 +57,13 @@ def pod_text_shots(snapshot) -> list[tuple]:
     return found
 
 
+def open_finding(code: str):
+    async def step(pilot) -> None:
+        app = pilot.app
+        app.screen.open_finding(next(row for row in app.view.findings if row.code == code))
+    return step
+
+
 def shots(snapshot) -> list[tuple]:
     """(file name, watch state, read-only, steps[, size]): a step is a key, (kind, key) to open, or
     an async callable given the pilot."""
@@ -72,6 +79,9 @@ def shots(snapshot) -> list[tuple]:
         ("pod-detail-stuck", LIVE, False, [("Pod", stuck_pod)]),
         ("node-detail", LIVE, False, [("Node", kata_node)]),
         ("runtimeclass-detail", LIVE, False, [("RuntimeClass", "kata")]),
+        ("problems", LIVE, False, ["ctrl+z"]),
+        ("finding-detail", LIVE, False, [open_finding("KV003")]),
+        ("pods-sorted-by-restarts", LIVE, False, ["T"]),
         ("help", LIVE, False, ["question_mark"]),
         ("log", STALE, False, ["L"]),
         ("namespace-picker", LIVE, False, ["n"]),
