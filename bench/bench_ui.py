@@ -3,6 +3,7 @@
 - time to build the view of a 150,000-pod snapshot (first, and after one pod changed)
 - time from a snapshot arriving to the screen showing it (App, headless)
 - keypress -> frame (cursor down, page down, end) and a filter keystroke
+- sort keys (shift+letter) over every row, and an update while sorted
 - memory: the snapshot, the view, process peak RSS
 """
 
@@ -123,6 +124,38 @@ async def measure_app(snapshot, changed):
         started = time.perf_counter()
         table.set_filter("re:app-0004[0-9]-")
         print(f"regex filter over all rows   {ms(time.perf_counter() - started)}")
+        await pilot.press("escape", "escape")
+        await measure_sort(pilot, app, source, changed, key_floor)
+
+
+async def measure_sort(pilot, app, source, changed, key_floor):
+    """Sort keys at scale: the first sort of every row by a column, the same key again
+    (reverse), and a snapshot update while sorted (the sorted runs are updated, not re-sorted)."""
+    screen = app.screen
+    table = screen.query_one("#pods")
+    for label, key in (("sort key T (restarts)", "T"), ("same key again (reverse)", "T"),
+                       ("sort key A (age)", "A"), ("sort key N (name)", "N")):
+        started = time.perf_counter()
+        await pilot.press(key)
+        elapsed = time.perf_counter() - started
+        print(f"{label:<28} {ms(elapsed)} via Pilot; minus pilot floor {ms(elapsed - key_floor).strip()}")
+    for label, letter in (("sort call, A (age)", "A"), ("sort call, N again", "N")):
+        started = time.perf_counter()
+        screen.action_sort(letter)
+        print(f"{label:<28} {ms(time.perf_counter() - started)} (direct call: sort + set_sections)")
+    sorter = screen.sorted_rows["pods"]
+    fulls = sorter.full_sorts
+    pods = dict(changed.pods)
+    uid = next(iter(pods))
+    pods[uid] = dataclasses.replace(pods[uid], phase="Running")
+    again = dataclasses.replace(changed, pods=pods)
+    started = time.perf_counter()
+    source.push(again)
+    while app.view.snapshot is not again:
+        await pilot.pause(0.005)
+    await pilot.pause()
+    print(f"update while sorted -> screen {ms(time.perf_counter() - started)}  (incl. the coalescing window; "
+          f"{sorter.full_sorts - fulls} runs sorted again, {len(table.lines):,} lines)")
 
 
 def main() -> None:

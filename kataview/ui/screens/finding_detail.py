@@ -15,7 +15,7 @@ from kataview.ui.columns import SEVERITY_STYLE
 from kataview.ui.screens.detail import DetailRow, DetailScreen, detail_columns, plain
 from kataview.ui.widgets.virtual_table import VirtualTable
 
-OBJECT_COLUMNS = detail_columns([("KIND", 12), ("OBJECT", 28), ("WHY", 30, True)])
+OBJECT_COLUMNS = detail_columns([("KIND", 12), ("OBJECT", 28, True), ("WHY", 30, True)])
 OPENABLE = ("Pod", "Node", "RuntimeClass")
 
 
