@@ -113,6 +113,8 @@ async def test_enter_on_a_namespace_finding_opens_it_and_never_rescopes():
         await pilot.press("down", "enter")
         await until(pilot, lambda: isinstance(app.screen, PodDetailScreen))
         assert app.screen.pod.uid in bare
+        await pilot.press("escape")  # one pod screen was opened, not two: back on the finding
+        await until(pilot, lambda: isinstance(app.screen, FindingDetailScreen))
 
 
 async def test_finding_detail_opens_a_node_of_a_runtime_class_finding():
