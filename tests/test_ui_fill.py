@@ -82,3 +82,21 @@ async def test_partial_pods_with_marks_then_the_complete_view(api, tmp_path, how
         assert pods.row_count == PODS
         assert "loading" not in str(pods.border_title) and f"({PODS:,})" in str(pods.border_title)
         assert "provisional" not in str(findings.border_title)
+
+
+async def test_the_complete_list_is_shown_without_waiting_out_the_loading_spacing(
+        api, tmp_path, monkeypatch):
+    # While a list arrives, builds are spaced by a multiple of the last build's time; make that
+    # multiple absurd: the complete view must still come at once, not after the spacing.
+    import kataview.ui.app as app_module
+    monkeypatch.setattr(app_module, "LOADING_BUILD_SHARE", 1e-6)
+    api.faults.slow_initial_events("pods", 0.2, every=200)
+    kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+    settings = Settings(kubeconfig=str(kubeconfig), all_namespaces=True, read_only=True)
+    app = make_app(settings, LiveSource(settings, str(kubeconfig)))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MainScreen) and app.view is not None
+                    and table(app, "pods").row_count > 0, "the first pods on screen")
+        await until(pilot, lambda: app.view.state.phase == "live"
+                    and table(app, "pods").row_count == PODS, "the complete list on screen")
+        assert "loading" not in str(table(app, "pods").border_title)

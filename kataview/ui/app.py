@@ -163,6 +163,11 @@ class KataviewApp(App):
         if message.generation != self.generation:
             return  # queued before a context switch: the previous cluster's
         self._pending = (message.snapshot, message.state)
+        if self._build_timer is not None and not message.state.unsynced:
+            # The load just completed: the spacing kept for a growing list must not hold back
+            # the complete view (up to 3x the last build, many seconds at 150,000 pods).
+            self._build_timer.stop()
+            self._build_timer = None
         self._schedule_build()
 
     def _schedule_build(self) -> None:
