@@ -11,7 +11,7 @@ from textual.binding import Binding
 
 from kataview.model.pod_describe import describe_pod
 from kataview.ui.formatting import clock
-from kataview.ui.screens.pod_text import PodTextScreen
+from kataview.ui.screens.pod_text import ServedPodScreen
 from kataview.ui.widgets.text_pager import PagerLine, safe_text
 
 LABEL = re.compile(r"(?P<indent>\s*)(?P<label>[A-Z][\w .-]*:)(?=\s|$)")
@@ -37,33 +37,13 @@ def describe_lines(pod: dict, events, now) -> list[PagerLine]:
     return lines
 
 
-class PodDescribeScreen(PodTextScreen):
+class PodDescribeScreen(ServedPodScreen):
     what = "Describe"
-    BINDINGS = [*PodTextScreen.BINDINGS, Binding("r", "reload", "Reload", id="describe-reload")]
+    BINDINGS = [*ServedPodScreen.BINDINGS, Binding("r", "reload", "Reload", id="describe-reload")]
 
-    def load(self) -> None:
-        reader = self.reader()
-        if reader is None:
-            self.pager.set_lines(self.no_reader_lines())
-            return
-        self.set_title("reading…")
-        self.run_worker(self.read(reader), group="pod-describe", exclusive=True, exit_on_error=False,
-                        description=f"describe pod {self.pod_namespace}/{self.pod_name}")
-
-    async def read(self, reader) -> None:
-        try:
-            pod = await reader.pod_object(self.pod_namespace, self.pod_name)
-        except Exception as error:  # the server's answer (404, 403) or a broken connection: shown
-            self.set_title("")
-            self.show_error(f"GET pod {self.pod_namespace}/{self.pod_name}", error)
-            return
+    def show_pod(self, pod: dict) -> None:
         view = self.app.view
         events = view.snapshot.events if view is not None else ()
         now = self.app.now()
         self.pager.set_lines(describe_lines(pod, events, now))
         self.set_title(f"as served at {clock(now)}, with the events the watch has")
-        self.note = "/ search · n/N next/previous · r reload · esc back"
-        self.update_status()
-
-    def action_reload(self) -> None:
-        self.load()

@@ -139,3 +139,35 @@ class PodTextScreen(Screen):
 
     def action_back(self) -> None:
         self.dismiss()
+
+
+class ServedPodScreen(PodTextScreen):
+    """A screen of the pod object as the server serves it now (a fresh GET, read in a worker;
+    r reads it again); subclasses turn it into lines in `show_pod`."""
+
+    def load(self) -> None:
+        reader = self.reader()
+        if reader is None:
+            self.pager.set_lines(self.no_reader_lines())
+            return
+        self.set_title("reading…")
+        self.run_worker(self.read(reader), group=f"pod-{self.what.lower()}", exclusive=True,
+                        exit_on_error=False,
+                        description=f"{self.what} of pod {self.pod_namespace}/{self.pod_name}")
+
+    async def read(self, reader: PodReader) -> None:
+        try:
+            pod = await reader.pod_object(self.pod_namespace, self.pod_name)
+        except Exception as error:  # the server's answer (404, 403) or a broken connection: shown
+            self.set_title("")
+            self.show_error(f"GET pod {self.pod_namespace}/{self.pod_name}", error)
+            return
+        self.show_pod(pod)
+        self.note = "/ search · n/N next/previous · r reload · esc back"
+        self.update_status()
+
+    def show_pod(self, pod: dict) -> None:
+        """Fill the pager and the title from the pod as served."""
+
+    def action_reload(self) -> None:
+        self.load()

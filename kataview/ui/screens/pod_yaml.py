@@ -10,7 +10,7 @@ import yaml
 from textual.binding import Binding
 
 from kataview.ui.formatting import clock
-from kataview.ui.screens.pod_text import PodTextScreen
+from kataview.ui.screens.pod_text import ServedPodScreen
 from kataview.ui.widgets.text_pager import PagerLine, safe_text
 
 LINE = re.compile(r"""(?P<indent>\s*)(?P<dash>(?:- )*)
@@ -64,32 +64,12 @@ def yaml_line(text: str) -> PagerLine:
     return PagerLine(text, tuple(spans))
 
 
-class PodYamlScreen(PodTextScreen):
+class PodYamlScreen(ServedPodScreen):
     what = "YAML"
-    BINDINGS = [*PodTextScreen.BINDINGS, Binding("r", "reload", "Reload", id="yaml-reload")]
+    BINDINGS = [*ServedPodScreen.BINDINGS, Binding("r", "reload", "Reload", id="yaml-reload")]
 
-    def load(self) -> None:
-        reader = self.reader()
-        if reader is None:
-            self.pager.set_lines(self.no_reader_lines())
-            return
-        self.set_title("reading…")
-        self.run_worker(self.read(reader), group="pod-yaml", exclusive=True, exit_on_error=False,
-                        description=f"YAML of pod {self.pod_namespace}/{self.pod_name}")
-
-    async def read(self, reader) -> None:
-        try:
-            pod = await reader.pod_object(self.pod_namespace, self.pod_name)
-        except Exception as error:  # the server's answer (404, 403) or a broken connection: shown
-            self.set_title("")
-            self.show_error(f"GET pod {self.pod_namespace}/{self.pod_name}", error)
-            return
+    def show_pod(self, pod: dict) -> None:
         lines = [yaml_line(line) for line in pod_yaml(pod).splitlines()]
         self.pager.set_lines(lines)
         self.set_title(f"as served at {clock(self.app.now())} · {len(lines):,} lines · managedFields hidden, "
                        "as kubectl does")
-        self.note = "/ search · n/N next/previous · r reload · esc back"
-        self.update_status()
-
-    def action_reload(self) -> None:
-        self.load()
