@@ -90,6 +90,18 @@ async def test_tab_and_right_complete_names_and_arguments():
         assert app.namespace == "untrusted"
 
 
+async def test_tab_right_after_the_letters_completes_before_the_grey_text_arrives():
+    app = demo_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot)
+        await pilot.press("colon")
+        # Letters and Tab in one read from the terminal (tmux send-keys 'ns unt' Tab): Tab is
+        # handled before the loop has run the suggester, with nothing awaited in between.
+        bar(app).value = "ns unt"
+        assert bar(app).accept_suggestion()
+        assert bar(app).value == "ns untrusted"
+
+
 async def test_ns_scopes_and_all_unscopes_and_an_unknown_namespace_says_so():
     app = demo_app()
     async with app.run_test(size=(160, 48)) as pilot:

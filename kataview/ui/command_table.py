@@ -144,5 +144,8 @@ class LineCompletion(Suggester):
         super().__init__(use_cache=False, case_sensitive=True)
         self.app = app
 
-    async def get_suggestion(self, value: str) -> str | None:
+    def complete(self, value: str) -> str | None:
         return completion(value, self.app)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return self.complete(value)

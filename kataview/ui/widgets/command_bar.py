@@ -14,9 +14,16 @@ class CommandBar(Input):
                          placeholder="pods nodes rc findings events ns NAME ctx NAME log q — Tab completes, Esc closes")
 
     def accept_suggestion(self) -> bool:
-        """Tab: take the grey completion, as → does at the end of the line (Input's own
-        cursor-right is what accepts it)."""
+        """Tab: complete the line now. The grey completion is worked out in the background and
+        may not be there yet when Tab follows the letters at once; a suggester that can complete
+        at once (LineCompletion.complete) is asked directly, else → takes the grey text."""
         before = self.value
-        self.cursor_position = len(before)
-        self.action_cursor_right()
+        complete = getattr(self.suggester, "complete", None)
+        completed = complete(before) if complete is not None else None
+        if completed:
+            self.value = completed
+            self.cursor_position = len(completed)
+        else:
+            self.cursor_position = len(before)
+            self.action_cursor_right()
         return self.value != before
