@@ -7,6 +7,8 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+
+from ui_fixtures import settled
 from textual.widgets import Input
 
 from kataview.demo.pod_reads import ObjectsPodReader
@@ -70,6 +72,7 @@ def on_restarted_pod(*keys):
         for field in app.screen.query(Input):
             field.cursor_blink = False
         await pilot.pause()
+        await settled(pilot)
 
     return run_before
 

@@ -11,7 +11,7 @@ import pytest
 from kataview.sources.static import StaticSource, classic_demo_snapshot
 from kataview.ui.app import make_app
 from kataview.ui.screens.main import MainScreen
-from ui_fixtures import FROZEN_NOW, LIVE, frozen_settings
+from ui_fixtures import FROZEN_NOW, LIVE, frozen_settings, settled
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48"),
          pytest.param((220, 60), id="220x60")]
@@ -41,6 +41,7 @@ def ready(*steps):
                 await pilot.press(step)
             await pilot.pause()
         await pilot.pause()
+        await settled(pilot)
 
     return run_before
 

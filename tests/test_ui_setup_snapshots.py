@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from ui_fixtures import classic_source, frozen_settings
+from ui_fixtures import classic_source, frozen_settings, settled
 
 from kataview.setup.demo_session import NODES, DemoSetupSession
 from kataview.ui.app import make_app
@@ -42,6 +42,7 @@ def walk(*then, read_only: bool = False):
         for step in then:
             await step(pilot)
         await pilot.pause()
+        await settled(pilot)
     return run_before
 
 

@@ -15,7 +15,7 @@ from textual.widgets import Input
 
 from kataview.ui.app import make_app
 from kataview.ui.screens.main import MainScreen
-from ui_fixtures import FROZEN_NOW, RECONNECTING, STALE, classic_pods, classic_snapshot, classic_source, frozen_settings
+from ui_fixtures import FROZEN_NOW, RECONNECTING, STALE, classic_pods, classic_snapshot, classic_source, frozen_settings, settled
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 
@@ -46,6 +46,7 @@ def ready(*then):
         for field in app.screen.query(Input):
             field.cursor_blink = False
         await pilot.pause()
+        await settled(pilot)
 
     return run_before
 

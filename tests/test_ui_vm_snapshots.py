@@ -19,7 +19,7 @@ from kataview.ui.app import make_app
 from kataview.ui.screens.host_key import HostKeyScreen
 from kataview.ui.screens.main import MainScreen
 from kataview.ui.widgets.vm_panel import VMPanel
-from ui_fixtures import classic_pods, classic_source, frozen_settings
+from ui_fixtures import classic_pods, classic_source, frozen_settings, settled
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 SANDBOX = "5f1c0b7e9a2d4c3b8e6f7a1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5e4f3"
@@ -108,6 +108,7 @@ def showing_vm(answer, **settings):
             app.screen.query_one("#body").scroll_to_widget(app.screen.query_one(VMPanel), animate=False,
                                                            top=True)
         await pilot.pause()
+        await settled(pilot)
 
     return app, run_before
 

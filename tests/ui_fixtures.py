@@ -169,3 +169,16 @@ RECONNECTING = WatchState(phase="reconnecting", synced=5, total=5, stale_since=a
 def classic_source(state: WatchState | None = None, **changes) -> StaticSource:
     return StaticSource(classic_snapshot(**changes), state or LIVE,
                         SourceInfo(context="kind-kata", server="https://127.0.0.1:6443"))
+
+
+async def settled(pilot, tries: int = 25) -> None:
+    """Pause until two frames in a row are the same: a column that widens after the first
+    frame, or focus landing late on a loaded machine, must not be caught half-way by a
+    snapshot (seen once in 7 runs under load)."""
+    previous = pilot.app.export_screenshot()
+    for _ in range(tries):
+        await pilot.pause(0.02)
+        current = pilot.app.export_screenshot()
+        if current == previous:
+            return
+        previous = current
