@@ -4,14 +4,13 @@ and look at tests/__snapshots__/test_ui_problems_snapshots/)."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from kataview.sources.static import StaticSource, classic_demo_snapshot
 from kataview.ui.app import make_app
-from kataview.ui.screens.main import MainScreen
-from ui_fixtures import FROZEN_NOW, LIVE, frozen_settings, settled
+from test_ui_snapshots import ready
+from ui_fixtures import FROZEN_NOW, LIVE, frozen_settings
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48"),
          pytest.param((220, 60), id="220x60")]
@@ -24,26 +23,6 @@ def isolated_state(ui_home):
 
 def demo_app():
     return make_app(frozen_settings(), StaticSource(classic_demo_snapshot(FROZEN_NOW), LIVE))
-
-
-def ready(*steps):
-    async def run_before(pilot) -> None:
-        app = pilot.app
-        deadline = time.monotonic() + 10
-        while app.view is None or not isinstance(app.screen, MainScreen):
-            assert time.monotonic() < deadline, "no view"
-            await pilot.pause(0.02)
-        await pilot.pause()
-        for step in steps:
-            if callable(step):
-                step(app)
-            else:
-                await pilot.press(step)
-            await pilot.pause()
-        await pilot.pause()
-        await settled(pilot)
-
-    return run_before
 
 
 def open_first_finding(code):
