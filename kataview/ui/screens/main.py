@@ -78,6 +78,7 @@ class MainScreen(Screen):
         self._scoped: tuple | None = None  # (findings, namespace, the findings in it)
         self.command_history: list[str] = []
         self._history_at = 0  # where up/down are in command_history
+        self.full_cells_shown: tuple | None = None  # what the full-cells line says now
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header")
@@ -248,16 +249,20 @@ class MainScreen(Screen):
             return
         layout = table.layout_at()
         row = table.cursor_row
+        cells = table.full_cells(row) if layout.cuts and row is not None else []
+        hint = "w: fewer columns" if table.wide else "w: all columns" if layout.dropped else ""
+        shown = (tuple(cells), hint if layout.cuts else "")
+        if shown == self.full_cells_shown:
+            return  # a cursor move within rows that read alike: no repaint
+        self.full_cells_shown = shown
+        # the line's height is fixed in main.tcss: no layout pass per cursor move
         if not layout.cuts:
-            line.update("")
+            line.update("", layout=False)
             return
-        cells = table.full_cells(row) if row is not None else []
         parts = [Content.assemble((title, "$text-muted"), " ", Content(terminal_safe(text)))
                  for title, text in cells]
-        hint = "w: all columns" if layout.dropped else ""
-        if table.wide:
-            hint = "w: fewer columns"
-        line.update(Content.assemble("⤷ ", Content(" · ").join(parts), *(["  ", (hint, "$text-muted")] if hint else [])))
+        tail = ["  ", (hint, "$text-muted")] if hint else []
+        line.update(Content.assemble("⤷ ", Content(" · ").join(parts), *tail), layout=False)
 
     # ---- filter --------------------------------------------------------------------------
 
