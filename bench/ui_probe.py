@@ -9,7 +9,8 @@ Prints one JSON object on the last line of stdout:
 - all_pods_s: from the App starting (LiveSource on the kubeconfig: real informers, real TLS)
   until the pods pane holds every pod (N rows);
 - with --interactive: keypress -> frame (down, pagedown, end/home; median, p95), a filter
-  keystroke (median, p95) and the regex filter over all rows. Measured from the key event
+  keystroke (median, p95: to the frame echoing it in the field, and to the frame showing the
+  rows filtered) and the regex filter over all rows. Measured from the key event
   entering the app to the first frame (compositor update, serialised) showing the table
   changed; Pilot.press's own idle waits (~60 ms whatever the size) are reported apart;
 - with --burst / --soak: needs the server of bench/serve_burst.py, whose stdin/stdout are
@@ -88,23 +89,38 @@ class Frames:
 
     def state(self) -> tuple:
         table = self.table
-        return (table.cursor_key, round(table.scroll_y), table.row_filter.text, table.row_count)
+        return (table.cursor_key, round(table.scroll_y), table.row_filter.text, table.row_count,
+                self.filter_field_value())
+
+    def filter_field_value(self) -> str | None:
+        try:
+            return self.app.screen.query_one("#filter-input").value
+        except Exception:  # noqa: BLE001 - another screen is on top
+            return None
 
     async def key(self, pilot, key: str, timeout: float = 5.0) -> float | None:
         """Key event posted -> the first frame showing a changed table (None: no change)."""
+        return (await self.key_parts(pilot, key, {"table": slice(0, 4)}, timeout))["table"]
+
+    async def key_parts(self, pilot, key: str, parts: dict[str, slice],
+                        timeout: float = 5.0) -> dict[str, float | None]:
+        """Key event posted -> for each named part of the state, the first frame showing it
+        changed (None: it did not change within timeout)."""
         from textual import events
 
         await pilot.pause()
         before, count = self.state(), len(self.frames)
         char = key if len(key) == 1 else None
+        found: dict[str, float | None] = dict.fromkeys(parts)
         started = time.perf_counter()
         self.app._driver.send_message(events.Key(key, char))
-        while time.perf_counter() - started < timeout:
+        while time.perf_counter() - started < timeout and None in found.values():
             for at, state in self.frames[count:]:
-                if state != before:
-                    return at - started
+                for name, part in parts.items():
+                    if found[name] is None and state[part] != before[part]:
+                        found[name] = at - started
             await asyncio.sleep(0.0005)
-        return None
+        return found
 
 
 async def frame_times(frames: Frames, pilot, keys: list[str], repeat: int) -> list[float]:
@@ -245,7 +261,13 @@ async def run(args: argparse.Namespace) -> dict:
             pressed = await timed_presses(pilot, ["down"], 20)
             result["pilot_press_down_median_ms"] = round(statistics.median(pressed) * 1000, 1)
             await pilot.press("slash")
-            samples = await frame_times(frames, pilot, list("web-0004"), 1)
+            echoes, samples = [], []
+            for letter in "web-0004":
+                times = await frames.key_parts(pilot, letter, {"echo": slice(4, 5), "applied": slice(0, 4)})
+                echoes += [times["echo"]] if times["echo"] is not None else []
+                samples += [times["applied"]] if times["applied"] is not None else []
+            result["filter_echo_median_ms"] = round(statistics.median(echoes) * 1000, 1)
+            result["filter_echo_p95_ms"] = round(pct(echoes, 0.95) * 1000, 1)
             result["filter_median_ms"] = round(statistics.median(samples) * 1000, 1)
             result["filter_p95_ms"] = round(pct(samples, 0.95) * 1000, 1)
             result["filter_rows_left"] = table.row_count

@@ -135,3 +135,29 @@ async def test_the_line_under_the_panes_needs_no_layout_pass_per_key(ui_home):
             await pilot.press("down")
         await pilot.pause()
         assert layouts and not any(layouts)  # redrawn per row, never laid out again
+
+
+async def test_a_filter_keystroke_is_echoed_before_the_rows_are_filtered(ui_home):
+    """At 150,000 pods filtering takes tens of ms: the frame that shows the typed character
+    must not wait for it (k9s echoes at once). Frames are recorded where Textual hands each
+    one to the driver (headless, nothing is written)."""
+    app = make_app(frozen_settings(), StaticSource(classic_demo_snapshot(FROZEN_NOW)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot)
+        await pilot.pause()
+        field = app.screen.query_one("#filter-input")
+        table = app.screen.query_one("#pods", VirtualTable)
+        frames = []
+        display = app._display
+
+        def recording_display(screen, renderable):
+            if renderable is not None:
+                frames.append((field.value, table.row_filter.text))
+            return display(screen, renderable)
+
+        app._display = recording_display
+        await pilot.press("slash", "k")
+        await pilot.pause()
+        echoed = [filtered for value, filtered in frames if value == "k"]
+        assert echoed and echoed[0] == ""  # the first frame with `k` in the field: rows not yet filtered
+        assert echoed[-1] == "k" and table.row_filter.text == "k"  # then they are

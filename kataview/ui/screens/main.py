@@ -79,6 +79,7 @@ class MainScreen(Screen):
         self.command_history: list[str] = []
         self._history_at = 0  # where up/down are in command_history
         self.full_cells_shown: tuple | None = None  # what the full-cells line says now
+        self.filter_pending: str | None = None  # typed into the filter, applied after the echo
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header")
@@ -277,8 +278,19 @@ class MainScreen(Screen):
 
     @on(Input.Changed, "#filter-input")
     def filter_changed(self, event: Input.Changed) -> None:
-        self.table(self.active_pane).set_filter(event.value)
-        self.update_titles()
+        # The typed character is drawn first, the rows follow: filtering 150,000 rows takes
+        # tens of ms, and the echo must not wait for it. Keys typed meanwhile coalesce into
+        # one filtering of the latest text.
+        scheduled = self.filter_pending is not None
+        self.filter_pending = event.value
+        if not scheduled:
+            self.call_after_refresh(self.apply_pending_filter)
+
+    def apply_pending_filter(self) -> None:
+        text, self.filter_pending = self.filter_pending, None
+        if text is not None:
+            self.table(self.active_pane).set_filter(text)
+            self.update_titles()
 
     @on(Input.Submitted, "#filter-input")
     def filter_submitted(self) -> None:
@@ -293,6 +305,7 @@ class MainScreen(Screen):
         field = self.query_one("#filter-input", Input)
         table = self.table(self.active_pane)
         if clear:
+            self.filter_pending = None  # typed before Esc, not yet applied: dropped with it
             table.set_filter("")
             self.update_titles()
         field.remove_class("-open")
