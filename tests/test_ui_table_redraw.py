@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from kataview.sources.static import StaticSource, classic_demo_snapshot
 from kataview.ui.app import make_app
+from kataview.ui.screens import main as main_screen
 from kataview.ui.widgets.virtual_table import Column, VirtualTable
 from test_ui_pilot import started
 from ui_fixtures import FROZEN_NOW, frozen_settings
@@ -137,27 +138,51 @@ async def test_the_line_under_the_panes_needs_no_layout_pass_per_key(ui_home):
         assert layouts and not any(layouts)  # redrawn per row, never laid out again
 
 
-async def test_a_filter_keystroke_is_echoed_before_the_rows_are_filtered(ui_home):
+def recorded_filter_frames(app) -> list[tuple[str, str]]:
+    """(field text, table filter) of every frame from now on, taken where Textual hands a
+    frame to the driver (headless, nothing is written)."""
+    field = app.screen.query_one("#filter-input")
+    table = app.screen.query_one("#pods", VirtualTable)
+    frames = []
+    display = app._display
+
+    def recording_display(screen, renderable):
+        if renderable is not None:
+            frames.append((field.value, table.row_filter.text))
+        return display(screen, renderable)
+
+    app._display = recording_display
+    return frames
+
+
+@pytest.mark.parametrize("rows_in_frame, first_frame_filter", [(0, ""), (20_000, "k")])
+async def test_a_long_filtering_waits_until_the_keystroke_is_echoed(ui_home, monkeypatch,
+                                                                    rows_in_frame, first_frame_filter):
     """At 150,000 pods filtering takes tens of ms: the frame that shows the typed character
-    must not wait for it (k9s echoes at once). Frames are recorded where Textual hands each
-    one to the driver (headless, nothing is written)."""
+    must not wait for it (k9s echoes at once). A filter over few rows (here 15) is applied in
+    that same frame; with the limit at 0 rows, every filter counts as long."""
+    monkeypatch.setattr(main_screen, "FILTER_ROWS_IN_FRAME", rows_in_frame)
     app = make_app(frozen_settings(), StaticSource(classic_demo_snapshot(FROZEN_NOW)))
     async with app.run_test(size=(160, 48)) as pilot:
         await started(pilot)
         await pilot.pause()
-        field = app.screen.query_one("#filter-input")
-        table = app.screen.query_one("#pods", VirtualTable)
-        frames = []
-        display = app._display
-
-        def recording_display(screen, renderable):
-            if renderable is not None:
-                frames.append((field.value, table.row_filter.text))
-            return display(screen, renderable)
-
-        app._display = recording_display
+        frames = recorded_filter_frames(app)
         await pilot.press("slash", "k")
         await pilot.pause()
         echoed = [filtered for value, filtered in frames if value == "k"]
-        assert echoed and echoed[0] == ""  # the first frame with `k` in the field: rows not yet filtered
-        assert echoed[-1] == "k" and table.row_filter.text == "k"  # then they are
+        assert echoed and echoed[0] == first_frame_filter
+        assert echoed[-1] == "k" and app.screen.query_one("#pods", VirtualTable).row_filter.text == "k"
+
+
+async def test_filter_work_counts_the_rows_a_filter_would_look_at():
+    app = TableApp(ROWS)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(VirtualTable)
+        assert table.filter_work("pod-0") == 100
+        table.set_filter("pod-0")  # pod-000 .. pod-099
+        table.set_filter("pod-05")
+        assert table.row_count == 10
+        assert table.filter_work("pod-050") == 10  # typing on narrows the last matches
+        assert table.filter_work("pod-1") == 100  # a different text looks at every row again
+        assert table.filter_work("!pod-050") == 100

@@ -163,11 +163,19 @@ class VirtualTable(ScrollView, can_focus=True):
     def set_filter(self, text: str) -> RowFilter:
         anchor_key, anchor_offset = self._anchor()
         previous, self.row_filter = self.row_filter, parse_filter(text)
-        new = self.row_filter
-        narrows = (previous.plain and new.plain and not previous.negate and not new.negate
-                   and not self.names_sections(new) and previous.text in new.text)
-        self._rebuild(anchor_key, anchor_offset, narrow=narrows)
+        self._rebuild(anchor_key, anchor_offset, narrow=self._narrows(previous, self.row_filter))
         return self.row_filter
+
+    def filter_work(self, text: str) -> int:
+        """How many rows set_filter(text) would look at: the current matches when the text
+        narrows the kept filter (typing on), else every row."""
+        if self._matches is not None and self._narrows(self.row_filter, parse_filter(text)):
+            return sum(len(matched) for matched in self._matches)
+        return sum(len(section.rows) for section in self.sections)
+
+    def _narrows(self, previous: RowFilter, new: RowFilter) -> bool:
+        return (previous.plain and new.plain and not previous.negate and not new.negate
+                and not self.names_sections(new) and previous.text in new.text)
 
     def set_wide(self, wide: bool) -> None:
         if wide != self.wide:
