@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from kataview.model.records import WatchState  # noqa: E402
 from kataview.sources.static import StaticSource  # noqa: E402
 from kataview.ui.app import make_app  # noqa: E402
-from kataview.ui.cluster_view import build_view  # noqa: E402
+from kataview.model.cluster_view import build_view  # noqa: E402
 from ui_fixtures import frozen_settings, generated_snapshot  # noqa: E402
 
 LIVE = WatchState(phase="live", synced=5, total=5)

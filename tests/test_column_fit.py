@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kataview.model.cluster_view import build_view
 from kataview.model.records import WatchState
 from kataview.sources.static import classic_demo_snapshot
-from kataview.ui.cluster_view import build_view
 from kataview.ui.columns import NODE_COLUMNS, pod_columns
 from kataview.ui.widgets.column_fit import (ELLIPSIS, Column, ContentWidths, allocate, cut_middle, fit,
                                             full_cells, measure, sample)

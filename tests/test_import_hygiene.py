@@ -190,8 +190,10 @@ def test_model_is_stdlib_only():
                 assert name.startswith("kataview.model"), f"{path.name} imports {name}"
 
 
-# the model's analysis, bottom up: each file imports only those before it (the README says why)
-MODEL_STAIRCASE = ("records", "runtime", "scheduling", "events", "node_facts", "pod_pass", "findings", "analysis")
+# the model's analysis, bottom up, then the view built from it: each file imports only those
+# before it (docs/architecture.md says why)
+MODEL_STAIRCASE = ("records", "runtime", "scheduling", "events", "node_facts", "pod_pass", "findings", "analysis",
+                   "object_rows", "cluster_view")
 
 
 def test_model_analysis_is_a_staircase():
@@ -265,3 +267,28 @@ def test_model_tests_do_not_import_the_ui():
     offenders = [f"tests/{path.name} imports {name}" for path in TESTS.glob("test_model_*.py")
                  for name in read_imports(path).modules if name.split(".")[:2] == ["kataview", "ui"]]
     assert offenders == []
+
+
+ROW_TYPES = frozenset({"PodRow", "PodGroup", "NodeRow", "RuntimeClassRow", "FindingRow", "ClusterView"})
+
+
+def test_rows_are_built_in_the_model():
+    """The pod walk of docs/architecture.md: every pane's rows are pure data, built in
+    model/cluster_view and model/object_rows; the UI makes none of them and asks for a view
+    in one place (the app's build worker). ui/cluster_view only names ClusterView for
+    ui/screens/main.py's import."""
+    shim = ast.parse((PACKAGE / "ui" / "cluster_view.py").read_text(encoding="utf-8"))
+    assert not [node for node in shim.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    assert {name for name, imported in graph().items() if "kataview.ui.cluster_view" in imported} == {
+        "kataview.ui.screens.main"}
+    made, asked = [], []
+    for path in (PACKAGE / "ui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                if name in ROW_TYPES:
+                    made.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {name}")
+        if ("kataview.model.cluster_view", "build_view") in read_imports(path).taken:
+            asked.append(module_name(path))
+    assert made == []
+    assert asked == ["kataview.ui.app"]

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
+from kataview.model.cluster_view import build_view
 from kataview.model.records import ContainerStatus
 from kataview.sources.static import StaticSource
 from kataview.ui.app import make_app
-from kataview.ui.cluster_view import build_view
 from kataview.sources.static import classic_demo_snapshot
 from kataview.ui.sorting import PANE_SORT_KEYS, SortedRows, SortOrder, sort_rows
 from kataview.ui.widgets.virtual_table import SectionHeader

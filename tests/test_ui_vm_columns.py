@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from kataview.model.cluster_view import build_view
 from kataview.model.quantity import format_bytes, format_millis
 from kataview.model.records import WatchState
 from kataview.model.vm import VMSummary
 from kataview.model.vm_cost import hypervisor
 from kataview.sources.static import StaticSource, classic_demo_snapshot
 from kataview.ui.app import make_app
-from kataview.ui.cluster_view import build_view
 from kataview.ui.widgets.virtual_table import SectionHeader, VirtualTable
 from test_ui_pilot import started
 from ui_fixtures import FROZEN_NOW, frozen_settings

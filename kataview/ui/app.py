@@ -22,11 +22,11 @@ from textual.filter import Monochrome
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
+from kataview.model.cluster_view import ClusterView, build_view
 from kataview.model.records import ClusterSnapshot, WatchState
 from kataview.model.vm_cost import VMSeen, seen_vm
 from kataview.sources.base import SnapshotSource
 from kataview.sources.settings import Settings, remember_theme
-from kataview.ui.cluster_view import ClusterView, build_view
 from kataview.ui.formatting import clock, utc_now
 from kataview.ui.heap import HeapPolicy
 from kataview.ui.messages import ClusterSnapshotFetched

@@ -14,8 +14,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from kataview.model.cluster_view import ClusterView
 from kataview.model.terminal_text import terminal_safe
-from kataview.ui.cluster_view import ClusterView
 from kataview.ui.widgets.cluster_header import ClusterHeader
 from kataview.ui.widgets.column_fit import Column
 from kataview.ui.widgets.virtual_table import VirtualTable

@@ -9,8 +9,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from kataview.model.cluster_view import ClusterView
 from kataview.model.events import PodFinder
-from kataview.ui.cluster_view import ClusterView
 from kataview.ui.formatting import age
 from kataview.ui.screens.detail import DetailRow, detail_columns
 from kataview.ui.widgets.cluster_header import ClusterHeader

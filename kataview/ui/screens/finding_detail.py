@@ -8,9 +8,9 @@ from textual.app import ComposeResult
 from textual.content import Content
 from textual.widgets import Static
 
+from kataview.model.cluster_view import ClusterView
 from kataview.model.finding_detail import FindingDetail, finding_detail
 from kataview.model.terminal_text import terminal_safe
-from kataview.ui.cluster_view import ClusterView
 from kataview.ui.columns import SEVERITY_STYLE
 from kataview.ui.screens.detail import DetailRow, DetailScreen, detail_columns, plain
 from kataview.ui.widgets.virtual_table import VirtualTable

@@ -7,8 +7,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from kataview.model.cluster_view import ClusterView
 from kataview.model.redaction import redact
-from kataview.ui.cluster_view import ClusterView
 from kataview.ui.formatting import clock
 from kataview.ui.screens.detail import DetailRow, detail_columns
 from kataview.ui.widgets.cluster_header import ClusterHeader

@@ -12,9 +12,9 @@ from textual.worker import Worker, WorkerState
 
 from kataview.hosts.node_vms import NodeVM, gather_node_vms
 from kataview.model import analysis
+from kataview.model.cluster_view import ClusterView
 from kataview.model.records import Node
 from kataview.model.terminal_text import terminal_safe
-from kataview.ui.cluster_view import ClusterView
 from kataview.ui.formatting import age, clock, cpu, memory
 from kataview.ui.screens.detail import DetailRow, DetailScreen, detail_columns, facts
 from kataview.ui.theme import styles_dir

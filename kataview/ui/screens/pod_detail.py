@@ -21,10 +21,11 @@ from textual.widgets import Static
 
 from kataview.hosts.errors import HostKeyChanged, UnknownHostKey
 from kataview.model import analysis
+from kataview.model.cluster_view import ClusterView
+from kataview.model.object_rows import overhead_text, scheduling_text
 from kataview.model.records import ClusterSnapshot, Node, Pod
 from kataview.model.terminal_text import terminal_safe
 from kataview.model.vm import VMDetail
-from kataview.ui.cluster_view import ClusterView, overhead_text, scheduling_text
 from kataview.ui.formatting import age, clock, labels_text
 from kataview.ui.screens.detail import DetailRow, DetailScreen, detail_columns, facts
 from kataview.ui.theme import styles_dir

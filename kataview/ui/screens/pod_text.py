@@ -13,9 +13,9 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from kataview.model.cluster_view import ClusterView
 from kataview.model.terminal_text import terminal_safe
 from kataview.sources.base import PodReader
-from kataview.ui.cluster_view import ClusterView
 from kataview.ui.theme import styles_dir
 from kataview.ui.widgets.cluster_header import ClusterHeader
 from kataview.ui.widgets.text_pager import PagerLine, TextPager, plain_line

@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from kataview.model.cluster_view import ClusterView
 from kataview.model.problems import Problem, problems_of
-from kataview.ui.cluster_view import ClusterView
 from kataview.ui.screens.detail import plain
 from kataview.ui.widgets.cluster_header import ClusterHeader
 from kataview.ui.widgets.virtual_table import Column, VirtualTable

@@ -8,9 +8,10 @@ from textual.content import Content
 from textual.widgets import Static
 
 from kataview.model import analysis
+from kataview.model.cluster_view import ClusterView
+from kataview.model.object_rows import overhead_text, scheduling_text
 from kataview.model.records import RuntimeClass
 from kataview.model.terminal_text import terminal_safe
-from kataview.ui.cluster_view import ClusterView, overhead_text, scheduling_text
 from kataview.ui.formatting import age
 from kataview.ui.screens.detail import DetailRow, DetailScreen, detail_columns, facts
 from kataview.ui.widgets.cluster_header import FAMILY_VARIABLE

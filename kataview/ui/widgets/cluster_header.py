@@ -8,11 +8,11 @@ from datetime import datetime
 from textual.content import Content
 from textual.widgets import Static
 
+from kataview.model.cluster_view import ClusterView
 from kataview.model.records import WatchState
 from kataview.model.redaction import redact
 from kataview.model.terminal_text import terminal_safe
 from kataview.sources.base import SourceInfo
-from kataview.ui.cluster_view import ClusterView
 from kataview.ui.formatting import clock, count, plural
 
 FAMILY_VARIABLE = {"runc": "$runtime-runc", "kata": "$runtime-kata", "gvisor": "$runtime-gvisor"}

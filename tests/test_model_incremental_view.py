@@ -1,4 +1,4 @@
-"""kataview.ui.cluster_view: a view updated incrementally from the previous one shows exactly
+"""kataview.model.cluster_view: a view updated incrementally from the previous one shows exactly
 what a view built from scratch shows."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import random
 
 from kataview.demo.generator import generated_objects
 from kataview.model import analysis as sa
+from kataview.model.cluster_view import build_view
 from kataview.model.records import WatchState
 from kataview.sources.static import snapshot_from_objects
-from kataview.ui.cluster_view import build_view
 
 
 def shown(view) -> dict:
