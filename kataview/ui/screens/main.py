@@ -13,7 +13,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from kataview.model.findings import in_namespace
-from kataview.model.terminal_text import terminal_safe
 from kataview.model.vm_cost import NO_TOTALS, totals_text
 from kataview.ui import command_table
 from kataview.ui.cluster_view import ClusterView
@@ -22,6 +21,7 @@ from kataview.ui.loading import pane_note
 from kataview.ui.sorting import PANE_SORT_KEYS, SortedRows, SortOrder, next_order, sort_letters
 from kataview.ui.widgets.cluster_header import ClusterHeader
 from kataview.ui.widgets.command_bar import CommandBar
+from kataview.ui.widgets.pane_lines import FullCellsLine, PaneBar
 from kataview.ui.widgets.virtual_table import Section, VirtualTable
 
 PANES = (("nodes", "Nodes"), ("runtime-classes", "RuntimeClasses"), ("findings", "Findings"),
@@ -78,14 +78,11 @@ class MainScreen(Screen):
         self.sort_orders: dict[str, SortOrder] = {}  # pane -> how its rows are sorted (none: default)
         self.sorted_rows = {pane_id: SortedRows("sort_key" if pane_id == "pods" else None) for pane_id, _ in PANES}
         self._scoped: tuple | None = None  # (findings, namespace, the findings in it)
-        self.command_history: list[str] = []
-        self._history_at = 0  # where up/down are in command_history
-        self.full_cells_shown: tuple | None = None  # what the full-cells line says now
         self.filter_pending: str | None = None  # typed into the filter, applied after the echo
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header")
-        yield Static(id="pane-bar")
+        yield PaneBar(id="pane-bar")
         with Container(id="panes"):
             yield VirtualTable(NODE_COLUMNS, id="nodes", classes="pane", empty_text=EMPTY_TEXT["nodes"])
             yield VirtualTable(RUNTIME_CLASS_COLUMNS, id="runtime-classes", classes="pane",
@@ -94,7 +91,7 @@ class MainScreen(Screen):
             yield VirtualTable(FINDING_COLUMNS, id="findings", classes="pane", empty_text=EMPTY_TEXT["findings"])
             yield VirtualTable(pod_columns(self.app.now, self.app.vm_seen), id="pods", classes="pane -active", namespaced=True,
                                empty_text=EMPTY_TEXT["pods"])
-        yield Static(id="full-cells")
+        yield FullCellsLine(id="full-cells")
         yield Input(id="filter-input", select_on_focus=False, placeholder="filter: text, !text, -l app=x, -f node=x, /regex/ — Enter keeps, Esc clears")
         yield CommandBar(command_table.LineCompletion(self.app), id="command-input")
         yield Static(id="command-error")
@@ -173,14 +170,10 @@ class MainScreen(Screen):
         self.update_pane_bar()
 
     def update_pane_bar(self) -> None:
-        bar = self.query_one("#pane-bar", Static)
-        if not bar.display:
-            return
-        parts = []
-        for number, (pane_id, title) in enumerate(PANES, start=1):
-            label = f"{number} {SHORT_TITLES[pane_id]} {self.table(pane_id).row_count:,}"
-            parts.append(Content.styled(f" {label} ", "reverse bold" if pane_id == self.active_pane else ""))
-        bar.update(Content("│").join(parts))
+        bar = self.query_one(PaneBar)
+        if bar.display:
+            bar.show([(f"{number} {SHORT_TITLES[pane_id]} {self.table(pane_id).row_count:,}",
+                       pane_id == self.active_pane) for number, (pane_id, _) in enumerate(PANES, start=1)])
 
     # ---- layout and focus ----------------------------------------------------------------
 
@@ -244,28 +237,7 @@ class MainScreen(Screen):
             self.update_full_cells()
 
     def update_full_cells(self) -> None:
-        """One line under the panes (two at 80 columns): the focused row's cells that are
-        dropped or cut, in full (the pane draws the rest); empty while all are whole."""
-        line = self.query_one("#full-cells", Static)
-        table = self.table(self.active_pane)
-        if not table.size.width:
-            return
-        layout = table.layout_at()
-        row = table.cursor_row
-        cells = table.full_cells(row) if layout.cuts and row is not None else []
-        hint = "w: fewer columns" if table.wide else "w: all columns" if layout.dropped else ""
-        shown = (tuple(cells), hint if layout.cuts else "")
-        if shown == self.full_cells_shown:
-            return  # a cursor move within rows that read alike: no repaint
-        self.full_cells_shown = shown
-        # the line's height is fixed in main.tcss: no layout pass per cursor move
-        if not layout.cuts:
-            line.update("", layout=False)
-            return
-        parts = [Content.assemble((title, "$text-muted"), " ", Content(terminal_safe(text)))
-                 for title, text in cells]
-        tail = ["  ", (hint, "$text-muted")] if hint else []
-        line.update(Content.assemble("⤷ ", Content(" · ").join(parts), *tail), layout=False)
+        self.query_one(FullCellsLine).show(self.table(self.active_pane))
 
     # ---- filter --------------------------------------------------------------------------
 
@@ -328,8 +300,7 @@ class MainScreen(Screen):
     def open_command_bar(self) -> None:
         bar = self.query_one(CommandBar)
         if not bar.has_class("-open"):
-            bar.value = ""
-            self._history_at = len(self.command_history)
+            bar.start_entry()
         self.show_command_error("")
         bar.add_class("-open")
         self.set_focus(bar)  # now: keys typed right after `:` belong in the bar
@@ -352,8 +323,7 @@ class MainScreen(Screen):
         """Run one command line (as entered in the bar, or from the palette)."""
         if not line:
             return
-        if not self.command_history or self.command_history[-1] != line:
-            self.command_history.append(line)
+        self.query_one(CommandBar).remember(line)
         command, argument, name = command_table.parse(line)
         error = (f"unknown command :{name} (Tab completes; ? lists the commands)" if command is None
                  else command.run(self, argument))
@@ -368,11 +338,8 @@ class MainScreen(Screen):
             self.close_command_bar()
         elif event.key == "tab":
             bar.accept_suggestion()
-        elif event.key in ("up", "down") and self.command_history:
-            step = -1 if event.key == "up" else 1
-            self._history_at = max(0, min(len(self.command_history), self._history_at + step))
-            bar.value = self.command_history[self._history_at] if self._history_at < len(self.command_history) else ""
-            bar.cursor_position = len(bar.value)
+        elif event.key in ("up", "down") and bar.history:
+            bar.recall(-1 if event.key == "up" else 1)
         else:
             return False
         return True

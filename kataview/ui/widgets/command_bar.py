@@ -1,6 +1,6 @@
 """The `:` line at the bottom (k9s): an Input whose grey completion comes from a suggester of
 the whole line (kataview.ui.command_table.LineCompletion). The main screen opens it, runs what is
-entered and keeps the history."""
+entered; the bar keeps the history (up/down, as a shell)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,22 @@ class CommandBar(Input):
     def __init__(self, suggester: Suggester, id: str | None = None) -> None:
         super().__init__(id=id, select_on_focus=False, suggester=suggester,
                          placeholder="pods nodes rc findings events ns NAME ctx NAME log q — Tab completes, Esc closes")
+        self.history: list[str] = []
+        self.history_at = 0  # where up/down are in history; len(history): the new line
+
+    def start_entry(self) -> None:
+        self.value = ""
+        self.history_at = len(self.history)
+
+    def remember(self, line: str) -> None:
+        if not self.history or self.history[-1] != line:
+            self.history.append(line)
+
+    def recall(self, step: int) -> None:
+        """Up (-1) or down (+1) through the history; past the newest: an empty line."""
+        self.history_at = max(0, min(len(self.history), self.history_at + step))
+        self.value = self.history[self.history_at] if self.history_at < len(self.history) else ""
+        self.cursor_position = len(self.value)
 
     def accept_suggestion(self) -> bool:
         """Tab: complete the line now. The grey completion is worked out in the background and
