@@ -292,3 +292,23 @@ def test_rows_are_built_in_the_model():
             asked.append(module_name(path))
     assert made == []
     assert asked == ["kataview.ui.app"]
+
+
+def test_pod_walk_in_the_docs_is_real_and_one_way():
+    """docs/architecture.md's walk 1 names modules that exist, once each, as many as it says;
+    after kube/ the value goes to sources/, then the app hands it to the model, and from there
+    it only climbs into the UI (no step back to a lower layer)."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    walk = text[text.index("## Walk 1"):text.index("## Walk 2")]
+    listed = walk[walk.index("Modules crossed, in order:"):]
+    listed = listed[:listed.index("\n\n")]
+    modules = listed.split("`")[1::2]
+    assert all((PACKAGE / module).is_file() for module in modules), modules
+    assert len(set(modules)) == len(modules)
+    stated = int(walk.split("**")[1].split()[0])
+    assert stated == len(modules) <= 17
+    layers = [module.split("/")[0] for module in modules]
+    runs = [layer for index, layer in enumerate(layers) if index == 0 or layers[index - 1] != layer]
+    assert runs[runs.index("sources"):] == ["sources", "ui", "model", "ui"]
+    door = layers.index("model", layers.index("ui"))
+    assert modules[door - 1] == "ui/app.py"

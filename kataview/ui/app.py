@@ -19,6 +19,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.filter import Monochrome
+from textual.message import Message
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
@@ -29,7 +30,6 @@ from kataview.sources.base import SnapshotSource
 from kataview.sources.settings import Settings, remember_theme
 from kataview.ui.formatting import clock, utc_now
 from kataview.ui.heap import HeapPolicy
-from kataview.ui.messages import ClusterSnapshotFetched
 from kataview.ui.palette import (
     BarCommands, ContextCommands, NodeCommands, PodCommands, RuntimeClassCommands, ViewCommands,
 )
@@ -39,6 +39,19 @@ logger = logging.getLogger("kataview")
 REPAINT_INTERVAL = 0.1  # seconds: at most ~10 view updates a second
 LOADING_BUILD_SHARE = 0.25  # while a first list arrives, view builds take at most this share
 LOG_LENGTH = 500
+
+
+class ClusterSnapshotFetched(Message):
+    """The source published a snapshot (posted and handled by the app, so it queues behind the
+    UI's work). Replaces an unhandled older one, so a burst costs one rebuild."""
+
+    def __init__(self, snapshot: ClusterSnapshot, state: WatchState, generation: int = 0) -> None:
+        super().__init__()
+        self.snapshot, self.state = snapshot, state
+        self.generation = generation  # the app's context generation when it was sent
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ClusterSnapshotFetched) and message.generation == self.generation
 
 
 class KataviewApp(App):
