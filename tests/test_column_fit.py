@@ -130,3 +130,14 @@ def test_spare_goes_to_the_columns_that_never_drop_first(width):
     grown = [c.title for c, cells in layout.columns if c.drop and cells > c.width]
     if grown:
         assert "NAME" not in layout.narrowed, (width, widths)
+
+
+def test_the_sorted_columns_arrow_gets_its_own_cell():
+    """READY is as wide as its title: sorted by it, the arrow must not take the space before
+    RST (it read `READY↑RST`)."""
+    plain = dict((column.title, cells) for column, cells in
+                 allocate(POD_COLUMNS, measure(POD_COLUMNS, POD_ROWS), 160).columns)
+    marked = dict((column.title, cells) for column, cells in
+                  allocate(POD_COLUMNS, measure(POD_COLUMNS, POD_ROWS), 160, marked="READY").columns)
+    assert plain["READY"] == len("READY")
+    assert marked["READY"] == len("READY↑")

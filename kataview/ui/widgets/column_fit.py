@@ -77,17 +77,21 @@ def measure(columns: Sequence[Column], rows: Iterable[Any]) -> list[int]:
     return widths
 
 
-def wants(columns: Sequence[Column], content: Sequence[int]) -> list[int]:
-    """What each column asks for: its title and content; an unmeasured column its width."""
+def wants(columns: Sequence[Column], content: Sequence[int], marked: str | None = None) -> list[int]:
+    """What each column asks for: its title (and the sort arrow after the marked one's) and
+    content; an unmeasured column its width."""
     result = []
     for column, cells in zip(columns, content):
-        result.append(max(text_cells(column.title), cells if column.measure else column.width))
+        title = text_cells(column.title) + (1 if column.title == marked else 0)
+        result.append(max(title, cells if column.measure else column.width))
     return result
 
 
-def allocate(columns: Sequence[Column], content: Sequence[int], width: int, wide: bool = False) -> Layout:
-    """Widths for the columns in `width` cells (one space between columns)."""
-    want = wants(columns, content)
+def allocate(columns: Sequence[Column], content: Sequence[int], width: int, wide: bool = False,
+             marked: str | None = None) -> Layout:
+    """Widths for the columns in `width` cells (one space between columns); `marked`: the
+    title of the column the rows are sorted by, whose arrow needs a cell."""
+    want = wants(columns, content, marked)
     floor = [min(want[i], max(column.width, KEEP_LIMIT)) if column.keep else min(column.width, want[i])
              for i, column in enumerate(columns)]
     shown = list(range(len(columns)))

@@ -158,7 +158,7 @@ class VirtualTable(ScrollView, can_focus=True):
         mark = (title, arrow) if title else None
         if mark != self.sort_mark:
             self.sort_mark = mark
-            self.refresh_line(0)
+            self.refresh()  # the marked column may widen by the arrow's cell
 
     def set_filter(self, text: str) -> RowFilter:
         anchor_key, anchor_offset = self._anchor()
@@ -411,11 +411,12 @@ class VirtualTable(ScrollView, can_focus=True):
     def _layout(self, width: int) -> Layout:
         """The columns that fit in width, with their widths (column_fit.allocate); computed
         when the width, the wide mode or the content widths change, not per frame."""
-        key = (width, self.wide, tuple(self._widths.content))
+        marked = self.sort_mark[0] if self.sort_mark else None
+        key = (width, self.wide, tuple(self._widths.content), marked)
         cached = self._column_layout
         if cached is not None and cached[0] == key:
             return cached[1]
-        layout = allocate(self.columns, self._widths.content, width, self.wide)
+        layout = allocate(self.columns, self._widths.content, width, self.wide, marked)
         self._column_layout = (key, layout)
         cuts = (tuple(column.title for column in layout.dropped), layout.narrowed)
         if cuts != self._cuts_posted:
