@@ -8,10 +8,8 @@ place. Cost per frame grows with the screen height, never with the number of row
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -21,51 +19,12 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from kataview.ui.filtering import HaystackIndex, RowFilter, filter_indexed, filter_rows, parse_filter
+from kataview.ui.filtering import RowFilter, parse_filter
 from kataview.ui.widgets.column_fit import Column, ContentWidths, Layout, allocate, fit, full_cells
-from kataview.ui.widgets.row_strips import RowStrips
+from kataview.ui.widgets.row_strips import RowStrips, cells_strip
+from kataview.ui.widgets.sections import Section, SectionHeader, section_lines
 
 __all__ = ["Column", "RowMessage", "Section", "SectionHeader", "VirtualTable", "fit"]
-
-
-@dataclass
-class Section:
-    """A run of rows; with a title, a header line precedes the (filtered) rows."""
-
-    key: str | None
-    rows: Sequence[Any]
-    title: str | None = None
-    style: str | None = None
-    noun: str = "pods"
-    detail: str = ""
-    tags: frozenset[str] = frozenset()  # lowercase words naming the whole section (runtime, handler, family)
-    _indexes: dict = field(default_factory=dict, repr=False)  # namespace -> HaystackIndex (regex)
-
-    def matching(self, row_filter: RowFilter, namespace: str | None, within: list | None = None,
-                 by_tag: bool = False) -> list:
-        """The rows that pass; `within` (earlier, looser matches) narrows the search; by_tag:
-        the filter names sections, this one passes whole or not at all."""
-        if by_tag:
-            if (row_filter.text in self.tags) == row_filter.negate:
-                return []
-            return filter_rows(self.rows, RowFilter(), namespace)
-        if within is not None:
-            return filter_rows(within, row_filter)
-        if row_filter.pattern is None:  # substring: one tight pass beats building an index
-            return filter_rows(self.rows, row_filter, namespace)
-        index = self._indexes.get(namespace)
-        if index is None:
-            rows = self.rows if namespace is None else filter_rows(self.rows, RowFilter(), namespace)
-            index = self._indexes[namespace] = HaystackIndex(rows)
-        return filter_indexed(index, row_filter)
-
-
-@dataclass
-class SectionHeader:
-    key: str
-    text: str
-    style: str | None
-    namespace: str = field(default="")
 
 
 class RowMessage(Message):
@@ -228,25 +187,10 @@ class VirtualTable(ScrollView, can_focus=True):
     def _rebuild(self, anchor_key: str | None, anchor_offset: int, narrow: bool = False) -> None:
         before = self._visible_lines()
         old_index = self._cursor_index
-        lines: list[Any] = []
-        count = 0
         namespace = self.namespace if self.namespaced else None
-        earlier = self._matches if narrow and self._matches is not None else [None] * len(self.sections)
-        self._matches = []
-        by_tag = self.names_sections(self.row_filter)
-        for section, within in zip(self.sections, earlier):
-            matched = section.matching(self.row_filter, namespace, within, by_tag)
-            self._matches.append(matched)
-            count += len(matched)
-            if section.title is not None and section.key is not None:
-                if not matched:
-                    continue
-                total = len(section.rows)
-                shown = f"{len(matched):,}" if len(matched) == total else f"{len(matched):,} of {total:,}"
-                noun = section.noun if total != 1 else section.noun.rstrip("s")
-                detail = f"  · {section.detail}" if section.detail else ""
-                lines.append(SectionHeader(section.key, f"▍{section.title}  {shown} {noun}{detail}", section.style))
-            lines.extend(matched)
+        earlier = self._matches if narrow and self._matches is not None else None
+        lines, count, self._matches = section_lines(self.sections, self.row_filter, namespace, earlier,
+                                                    self.names_sections(self.row_filter))
         self.lines = lines
         self.row_count = count
         self.virtual_size = Size(0, len(lines) + 1 if lines else 2)  # header + rows, or the empty text
@@ -461,36 +405,8 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _render_cells(self, row: Any, width: int, row_style: Style) -> Strip:
         """One line of cells: the column titles when row is None."""
-        segments = []
-        used = 0
-        mark = self.sort_mark if row is None else None
-        widened = False
-        for column, column_width in self._layout(width).columns:
-            if used >= width:
-                break
-            text = column.title if row is None else column.value(row)
-            if row is not None and column.measure and self._widths.saw(column, text):
-                widened = True  # wider than the sample showed: lay out again
-            cell_width = min(column_width, width - used)
-            borrowed = False
-            if mark is not None and column.title == mark[0]:
-                text += mark[1]
-                # a title as wide as its column keeps its arrow by taking the space after it
-                if cell_len(text) > cell_width and used + cell_width < width:
-                    cell_width += 1
-                    borrowed = True
-            style = row_style
-            if row is not None and column.style is not None:
-                name = column.style(row)
-                if name:
-                    style = row_style + self._style(name)
-            segments.append(Segment(fit(text, cell_width, column.right, column.middle), style))
-            used += cell_width
-            if used < width and not borrowed:
-                segments.append(Segment(" ", row_style))
-                used += 1
-        if used < width:
-            segments.append(Segment(" " * (width - used), row_style))
+        strip, widened = cells_strip(self._layout(width).columns, row, width, row_style, self._style,
+                                     self.sort_mark if row is None else None, self._widths.saw)
         if widened:  # applied after this frame: every line of one frame has the same layout
             self.call_after_refresh(self._widen)
-        return Strip(segments, width)
+        return strip
