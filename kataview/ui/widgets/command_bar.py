@@ -4,11 +4,19 @@ entered; the bar keeps the history (up/down, as a shell)."""
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.suggester import Suggester
 from textual.widgets import Input
 
 
 class CommandBar(Input):
+    # shown in the footer while the bar is open (the screen's tab is "Next pane"); the
+    # screen's on_key does the work, before bindings, so keys typed in a burst are not lost
+    BINDINGS = [
+        Binding("tab", "complete", "Complete", id="command-complete"),
+        Binding("escape", "close", "Close", id="command-close"),
+    ]
+
     def __init__(self, suggester: Suggester, id: str | None = None) -> None:
         super().__init__(id=id, select_on_focus=False, suggester=suggester,
                          placeholder="pods nodes rc findings events ns NAME ctx NAME log q — Tab completes, Esc closes")
@@ -28,6 +36,13 @@ class CommandBar(Input):
         self.history_at = max(0, min(len(self.history), self.history_at + step))
         self.value = self.history[self.history_at] if self.history_at < len(self.history) else ""
         self.cursor_position = len(self.value)
+
+    def action_complete(self) -> None:
+        self.accept_suggestion()
+
+    def action_close(self) -> None:
+        self.value = ""
+        self.screen.set_focus(None)
 
     def accept_suggestion(self) -> bool:
         """Tab: complete the line now. The grey completion is worked out in the background and
