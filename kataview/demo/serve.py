@@ -14,12 +14,13 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
+from typing import TYPE_CHECKING
+
 from kataview.model.exit_codes import Exit
 from kataview.model.xdg import runtime_dir
 
-from .generator import generated_objects
-from .scenario import classic_objects
-from .session import RunningDemo, running_demo
+if TYPE_CHECKING:
+    from .session import RunningDemo
 
 
 def serve_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -62,6 +63,11 @@ def _refuse(path: Path) -> bool:
 
 
 def serve_main(argv: Sequence[str] | None = None) -> int:
+    # here, not at the top: every `kataview` command builds serve_parser for `demo --help`,
+    # and the API server double's imports (aiohttp, asyncssh, cryptography) cost ~0.5 s
+    from .generator import generated_objects
+    from .scenario import classic_objects
+
     args = serve_parser().parse_args(list(argv) if argv is not None else None)
     if args.kubeconfig_out is not None and _refuse(args.kubeconfig_out):
         print("kataview demo: refusing to write a kubeconfig under ~/.kube", file=sys.stderr)
@@ -81,6 +87,8 @@ EXIT_ON_SIGNAL = {signal.SIGINT: Exit.INTERRUPTED, signal.SIGHUP: Exit.HANGUP, s
 
 
 async def _serve(args: argparse.Namespace, objects: list[dict]) -> int:
+    from .session import running_demo
+
     stop = asyncio.Event()
     stopped_by: list[signal.Signals] = []
     loop = asyncio.get_running_loop()
