@@ -353,6 +353,14 @@ class _RefreshHook:
         finally:
             config.refresh_api_key_hook = self
 
+    @property
+    def may_block(self) -> bool:
+        """Whether a call can run the exec plugin (or reload a token): only once the client
+        holds an expiry for the credentials (its hook tests `expiry`); otherwise the call only
+        sets the same token again, and the transport runs it in place, not in a thread (a
+        thread hop per request held every next page back until the current one was decoded)."""
+        return "expiry" in vars(self._loader)
+
     def force(self, config: Configuration) -> None:
         user = self._loader._user  # no public accessor
         if user is None or "exec" not in user:

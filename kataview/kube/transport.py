@@ -13,10 +13,14 @@ import logging
 import os
 import socket
 import ssl
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Mapping
+from urllib.parse import urlsplit
+from urllib.request import proxy_bypass
 
 import aiohttp
+from aiohttp.helpers import basicauth_from_netrc, netrc_from_env, proxies_from_env
 from kubernetes.client import Configuration
 
 from kataview.model.redaction import register_secret
@@ -29,6 +33,34 @@ logger = logging.getLogger(__name__)
 USER_AGENT = "kataview"
 READ_VERBS = frozenset({"GET"})
 Query = Mapping[str, str | int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentRoute:
+    """What aiohttp's trust_env would find for our one server, looked up once per transport
+    (aiohttp looked it up per request, in two threads, and each lookup had to wait for the
+    event loop: the next page's request went out only once the current page was decoded)."""
+
+    proxy: str | None = None  # HTTP(S)_PROXY unless NO_PROXY exempts the server
+    proxy_headers: Mapping[str, str] | None = None  # Proxy-Authorization from the URL or ~/.netrc
+    netrc_login: str | None = None  # a ~/.netrc entry for the server, sent when nothing else is
+
+
+def environment_route(server: str) -> EnvironmentRoute:
+    """Blocking (reads ~/.netrc): aiohttp's own lookups (get_env_proxy_for_url and the
+    session's netrc auth), done once."""
+    parts = urlsplit(server)
+    host = parts.hostname
+    proxy, headers, login = None, None, None
+    found = proxies_from_env().get(parts.scheme) if host is None or not proxy_bypass(host) else None
+    if found is not None:
+        proxy = str(found.proxy)
+        if found.proxy_auth is not None:
+            headers = {"Proxy-Authorization": found.proxy_auth.encode()}
+    if host is not None:
+        with suppress(LookupError):
+            login = basicauth_from_netrc(netrc_from_env(), host).encode()
+    return EnvironmentRoute(proxy, headers, login)
 
 
 class KubeTransport:
@@ -48,6 +80,7 @@ class KubeTransport:
         self._ssl = _ssl_context(configuration, self.server)
         self._session: aiohttp.ClientSession | None = None
         self._auth_lock = asyncio.Lock()
+        self._route: EnvironmentRoute | None = None  # from the environment, on the first request
 
     # -- public API -------------------------------------------------------------------------
 
@@ -118,16 +151,22 @@ class KubeTransport:
         self.check_verb(method, path)
         session = self._get_session()
         params = {key: str(value) for key, value in (query or {}).items()}
+        if self._route is None:
+            self._route = await asyncio.to_thread(environment_route, self.server)
+        route, proxy, proxy_headers = self._route, self._proxy(), None
+        if proxy is None:
+            proxy, proxy_headers = route.proxy, route.proxy_headers
         try:
             for attempt in range(2):  # a 401 is retried once if the exec plugin renews the token
                 all_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
                 all_headers.update(headers or {})
                 authorization = await self._authorization()
-                if authorization:
-                    all_headers["Authorization"] = authorization
+                if authorization or route.netrc_login:
+                    all_headers["Authorization"] = authorization or route.netrc_login
                 async with session.request(
                     method, self.server + path, params=params, data=data, headers=all_headers,
-                    timeout=timeout or self._timeout(self.read_timeout), proxy=self._proxy(),
+                    timeout=timeout or self._timeout(self.read_timeout), proxy=proxy,
+                    proxy_headers=proxy_headers,
                     server_hostname=self.configuration.tls_server_name or None,
                 ) as response:
                     if (response.status == 401 and attempt == 0
@@ -176,12 +215,13 @@ class KubeTransport:
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True)
-            self._session = aiohttp.ClientSession(connector=connector, trust_env=True,
+            # trust_env's lookups (proxy, ~/.netrc) are done once: EnvironmentRoute
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False,
                                                   auto_decompress=True)
         return self._session
 
     def _proxy(self) -> str | None:
-        # a proxy-url from the kubeconfig; proxies from the environment go through trust_env
+        # a proxy-url from the kubeconfig; proxies from the environment: EnvironmentRoute
         if getattr(self.configuration, "_proxy_from_env", False):
             return None
         return self.configuration.proxy or None
@@ -215,8 +255,11 @@ class KubeTransport:
         """The Authorization header. The client's refresh hook (exec plugin expiry, in-cluster
         token file) may run a subprocess: run it in a thread, one at a time."""
         configuration = self.configuration
-        if configuration.refresh_api_key_hook is None:
+        hook = configuration.refresh_api_key_hook
+        if hook is None:
             token = configuration.api_key.get("BearerToken")
+        elif not getattr(hook, "may_block", True):  # nothing to renew: no thread needed
+            token = configuration.get_api_key_with_prefix("BearerToken")
         else:
             async with self._auth_lock:
                 token = await asyncio.to_thread(configuration.get_api_key_with_prefix,
