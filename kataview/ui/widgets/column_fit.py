@@ -7,7 +7,7 @@ counts) keep theirs, the others share what is left fairly (the smallest needs ar
 so short columns stay whole and the long ones are cut evenly), and when even the floors do not
 fit, columns drop by their `drop` rank (1 first) unless the table is in wide mode. Spare
 width goes first to the columns that never drop (NAME before NODE), then to the others. Pure:
-no Textual here.
+no Textual here. `cells_line` draws one line of cells in the columns laid out.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 
 from kataview.model.terminal_text import terminal_safe
 
@@ -248,3 +250,41 @@ def full_cells(layout: Layout, columns: Sequence[Column], row: Any) -> list[tupl
             if text_cells(terminal_safe(text)) > width:
                 cells.append((column.title, text))
     return cells
+
+
+def cells_line(columns: Sequence[tuple[Column, int]], row: Any, width: int, row_style: Style,
+               style_of: Callable[[str], Style], mark: tuple[str, str] | None,
+               saw: Callable[[Column, str], bool]) -> tuple[list[Segment], bool]:
+    """The segments of one line of cells in the laid out columns (the column titles, with the
+    sort mark, when row is None), and whether a cell was wider than the widths measured so far
+    (`saw`): a VirtualTable draws every line with this."""
+    segments = []
+    used = 0
+    widened = False
+    for column, column_width in columns:
+        if used >= width:
+            break
+        text = column.title if row is None else column.value(row)
+        if row is not None and column.measure and saw(column, text):
+            widened = True  # wider than the sample showed: lay out again
+        cell_width = min(column_width, width - used)
+        borrowed = False
+        if mark is not None and column.title == mark[0]:
+            text += mark[1]
+            # a title as wide as its column keeps its arrow by taking the space after it
+            if cell_len(text) > cell_width and used + cell_width < width:
+                cell_width += 1
+                borrowed = True
+        style = row_style
+        if row is not None and column.style is not None:
+            name = column.style(row)
+            if name:
+                style = row_style + style_of(name)
+        segments.append(Segment(fit(text, cell_width, column.right, column.middle), style))
+        used += cell_width
+        if used < width and not borrowed:
+            segments.append(Segment(" ", row_style))
+            used += 1
+    if used < width:
+        segments.append(Segment(" " * (width - used), row_style))
+    return segments, widened

@@ -1,5 +1,4 @@
-"""The drawn lines of a VirtualTable's rows (`cells_strip`), kept while nothing they depend on
-changes (`RowStrips`).
+"""The drawn lines of a VirtualTable's rows, kept while nothing they depend on changes.
 
 A scroll by one line moves every visible row up: without these, the whole pane is drawn
 again per key (about 0.2 ms per row at 200 columns, over 10 ms for a tall pane). A line
@@ -10,14 +9,9 @@ when any of those change, so an entry is only ever reused within the same second
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from rich.cells import cell_len
-from rich.segment import Segment
-from rich.style import Style
 from textual.strip import Strip
-
-from kataview.ui.widgets.column_fit import Column, fit
 
 
 class RowStrips:
@@ -46,40 +40,3 @@ class RowStrips:
 
     def clear(self) -> None:
         self.entries.clear()
-
-
-def cells_strip(columns: Sequence[tuple[Column, int]], row: Any, width: int, row_style: Style,
-                style_of: Callable[[str], Style], mark: tuple[str, str] | None,
-                saw: Callable[[Column, str], bool]) -> tuple[Strip, bool]:
-    """One line of cells in the laid out columns (the column titles, with the sort mark, when
-    row is None), and whether a cell was wider than the widths measured so far (`saw`)."""
-    segments = []
-    used = 0
-    widened = False
-    for column, column_width in columns:
-        if used >= width:
-            break
-        text = column.title if row is None else column.value(row)
-        if row is not None and column.measure and saw(column, text):
-            widened = True  # wider than the sample showed: lay out again
-        cell_width = min(column_width, width - used)
-        borrowed = False
-        if mark is not None and column.title == mark[0]:
-            text += mark[1]
-            # a title as wide as its column keeps its arrow by taking the space after it
-            if cell_len(text) > cell_width and used + cell_width < width:
-                cell_width += 1
-                borrowed = True
-        style = row_style
-        if row is not None and column.style is not None:
-            name = column.style(row)
-            if name:
-                style = row_style + style_of(name)
-        segments.append(Segment(fit(text, cell_width, column.right, column.middle), style))
-        used += cell_width
-        if used < width and not borrowed:
-            segments.append(Segment(" ", row_style))
-            used += 1
-    if used < width:
-        segments.append(Segment(" " * (width - used), row_style))
-    return Strip(segments, width), widened

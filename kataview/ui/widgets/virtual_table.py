@@ -20,8 +20,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from kataview.ui.filtering import RowFilter, parse_filter
-from kataview.ui.widgets.column_fit import Column, ContentWidths, Layout, allocate, fit, full_cells
-from kataview.ui.widgets.row_strips import RowStrips, cells_strip
+from kataview.ui.widgets.column_fit import Column, ContentWidths, Layout, allocate, cells_line, fit, full_cells
+from kataview.ui.widgets.row_strips import RowStrips
 from kataview.ui.widgets.sections import Section, SectionHeader, section_lines
 
 __all__ = ["Column", "RowMessage", "Section", "SectionHeader", "VirtualTable", "fit"]
@@ -405,8 +405,8 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _render_cells(self, row: Any, width: int, row_style: Style) -> Strip:
         """One line of cells: the column titles when row is None."""
-        strip, widened = cells_strip(self._layout(width).columns, row, width, row_style, self._style,
-                                     self.sort_mark if row is None else None, self._widths.saw)
+        segments, widened = cells_line(self._layout(width).columns, row, width, row_style, self._style,
+                                       self.sort_mark if row is None else None, self._widths.saw)
         if widened:  # applied after this frame: every line of one frame has the same layout
             self.call_after_refresh(self._widen)
-        return strip
+        return Strip(segments, width)
