@@ -83,7 +83,7 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
 
 
 # how each stop signal ends the server, as a shell reports it: kill (TERM) is the normal stop
-EXIT_ON_SIGNAL = {signal.SIGINT: Exit.INTERRUPTED, signal.SIGHUP: Exit.HANGUP, signal.SIGTERM: Exit.OK}
+STOP_SIGNALS = {signal.SIGINT: Exit.INTERRUPTED, signal.SIGHUP: Exit.HANGUP, signal.SIGTERM: Exit.OK}
 
 
 async def _serve(args: argparse.Namespace, objects: list[dict]) -> int:
@@ -94,7 +94,7 @@ async def _serve(args: argparse.Namespace, objects: list[dict]) -> int:
     loop = asyncio.get_running_loop()
     # Ctrl-C, kill, and a closed terminal all stop it the same way: the files go (the
     # kubeconfig holds a bearer token, the ssh directory a private key)
-    for signum in EXIT_ON_SIGNAL:
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, lambda signum=signum: (stopped_by.append(signum), stop.set()))
     path = args.kubeconfig_out or default_kubeconfig_path()
     ssh_dir = ssh_directory_for(path)
@@ -115,7 +115,7 @@ async def _serve(args: argparse.Namespace, objects: list[dict]) -> int:
             if path.parent.name.startswith("kataview-demo-"):  # our mkdtemp
                 with contextlib.suppress(OSError):
                     path.parent.rmdir()
-    return EXIT_ON_SIGNAL[stopped_by[0]] if stopped_by else Exit.OK
+    return STOP_SIGNALS[stopped_by[0]] if stopped_by else Exit.OK
 
 
 def _announce(demo: RunningDemo, path: Path) -> None:
