@@ -12,11 +12,25 @@ from functools import partial
 from typing import Iterable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.markup import escape
+from textual.content import Content
+from textual.fuzzy import Matcher
 
 from kataview.model.terminal_text import terminal_safe
 
 MAX_HITS = 50
+
+
+def highlighted(matcher: Matcher, plain: str) -> Content:
+    """plain text with the query's fuzzy match marked. Matcher.highlight reads its candidate
+    as markup, and no escaping makes every cluster name safe markup ('=\\x1a[/x' raised
+    MarkupError in the palette's worker): prompts are Content, never markup."""
+    content = Content(plain)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, plain)
+    if score:
+        for offset in offsets:
+            if not plain[offset].isspace():
+                content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 class ObjectCommands(Provider):
@@ -41,9 +55,8 @@ class ObjectCommands(Provider):
                 if not self.fuzzy or not matcher.match(f"{self.verb} {text}"):
                     continue
             score = matcher.match(f"{self.verb} {text}") or matcher.match(text) or 0.5
-            # the palette reads prompts as markup: a name from the cluster is escaped
-            shown = escape(terminal_safe(f"{self.verb} {text}"))
-            yield Hit(score, matcher.highlight(shown), partial(self.app.open_object, self.kind, key),
+            shown = terminal_safe(f"{self.verb} {text}")
+            yield Hit(score, highlighted(matcher, shown), partial(self.app.open_object, self.kind, key),
                       help=f"open the {self.kind} detail screen")
             found += 1
             if found >= MAX_HITS:
@@ -53,7 +66,7 @@ class ObjectCommands(Provider):
         for number, (text, key) in enumerate(self.candidates()):
             if number >= 10:
                 break
-            yield DiscoveryHit(escape(terminal_safe(f"{self.verb} {text}")), partial(self.app.open_object, self.kind, key))
+            yield DiscoveryHit(Content(terminal_safe(f"{self.verb} {text}")), partial(self.app.open_object, self.kind, key))
 
 
 class PodCommands(ObjectCommands):
@@ -98,11 +111,11 @@ class ListedCommands(Provider):
         for name, help_text, callback in self.commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                yield Hit(score, highlighted(matcher, name), callback, help=help_text)
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self.commands():
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(Content(name), callback, help=help_text)
 
 
 class ContextCommands(ListedCommands):
@@ -112,7 +125,7 @@ class ContextCommands(ListedCommands):
         app = self.app
         names = getattr(app.source, "context_names", None)
         current = app.source.info.context
-        return [(escape(terminal_safe(f"context: switch to {name}")),
+        return [(terminal_safe(f"context: switch to {name}"),
                  "the current context" if name == current else "reconnect to this kubeconfig context (:ctx)",
                  partial(self.switch, name)) for name in (names() if names is not None else [])]
 
