@@ -15,7 +15,7 @@ from textual.widgets import Footer, Input, Static
 from kataview.model.findings import in_namespace
 from kataview.model.vm_cost import NO_TOTALS, totals_text
 from kataview.ui import command_table
-from kataview.ui.cluster_view import ClusterView
+from kataview.model.cluster_view import ClusterView
 from kataview.ui.columns import FINDING_COLUMNS, NODE_COLUMNS, RUNTIME_CLASS_COLUMNS, pod_columns
 from kataview.ui.loading import pane_note
 from kataview.ui.sorting import PANE_SORT_KEYS, SortedRows, SortOrder, next_order, sort_letters
