@@ -123,13 +123,18 @@ def measure_tui(name: str, argv: list[str], env: dict, count_of, pods: int, args
     marks = {"nodes_pane_s": kataview_nodes_shown} if name == "kataview" else None
     result: dict = {"pid": pid}
     try:
+        guard = MemoryGuard(pid, args.rss_limit_mib)
         arrival = watch_arrival(lambda: tmux.screen(session), count_of, pods, args.limit_s,
                                 started=started, marks=marks,
-                                on_poll=lambda: watch.sample(name, pid))
+                                on_poll=lambda: watch.sample(name, pid) or guard.check())
         result.update(first_row_s=arrival.first_row_s, full_s=arrival.full_s,
-                      gave_up_s=arrival.gave_up_s, last_count=arrival.last_count, **arrival.marks)
+                      gave_up_s=arrival.gave_up_s, last_count=arrival.last_count,
+                      rss_peak_loading_mib=round(guard.peak, 1), **arrival.marks)
+        if arrival.stopped:
+            result["stopped"] = arrival.stopped
         log(f"    first row {arrival.first_row_s} s, full {arrival.full_s} s"
-            + (f", GAVE UP at {arrival.gave_up_s:.0f} s with {arrival.last_count}" if arrival.gave_up_s else ""))
+            + (f", GAVE UP at {arrival.gave_up_s:.0f} s with {arrival.last_count}" if arrival.gave_up_s else "")
+            + (f" ({arrival.stopped})" if arrival.stopped else ""))
         if arrival.full_s is None:
             result["screen_at_limit"] = tmux.screen(session)
             return result
@@ -139,8 +144,9 @@ def measure_tui(name: str, argv: list[str], env: dict, count_of, pods: int, args
             tmux.keys(session, key)
             time.sleep(0.5)
         result["capture_ms"] = capture_cost_ms(tmux, session)
-        result["cursor"] = cursor_latency(tmux, session, args.samples).summary()
-        echo, applied = filter_latency(tmux, session, count_of, pods, samples=args.samples)
+        result["cursor"] = cursor_latency(tmux, session, args.samples, args.keys_budget_s).summary()
+        echo, applied = filter_latency(tmux, session, count_of, pods, samples=args.samples,
+                                       budget_s=args.keys_budget_s)
         result["filter_echo"], result["filter_applied"] = echo.summary(), applied.summary()
         log(f"    RSS {result['rss_mib']} MiB; cursor {result['cursor']}; filter echo "
             f"{result['filter_echo']}; applied {result['filter_applied']}")
@@ -151,6 +157,24 @@ def measure_tui(name: str, argv: list[str], env: dict, count_of, pods: int, args
         return result
     finally:
         stop_tool(tmux, session, pid)
+
+
+class MemoryGuard:
+    """The tool's tree RSS, checked about once a second while it loads: over the cap it is
+    stopped (k9s held 5.1 GiB at 50,000 pods; at 150,000 it would take the shared machine's
+    memory, next to a 6 GiB apiserver and etcd's data on tmpfs)."""
+
+    def __init__(self, pid: int, limit_mib: float):
+        self.pid, self.limit_mib, self.peak, self.last = pid, limit_mib, 0.0, 0.0
+
+    def check(self) -> str:
+        if time.monotonic() - self.last < 1:
+            return ""
+        self.last = time.monotonic()
+        rss = peers_proc.tree_rss_mib(self.pid)
+        self.peak = max(self.peak, rss)
+        return f"stopped: RSS {rss:,.0f} MiB over the {self.limit_mib:,.0f} MiB cap" \
+            if rss > self.limit_mib else ""
 
 
 def capture_cost_ms(tmux: Tmux, session: str, runs: int = 15) -> float:
@@ -235,11 +259,14 @@ def measure_size(pods: int, binaries: Binaries, k9s: Path | None, args, workdir:
     row: dict = {"pods": pods, "nodes": nodes, "load_avg_start": os.getloadavg()}
     tmux = Tmux(f"kvpeers{os.getpid()}")
     watch = PeerWatch()
+    # JSON storage: the etcd loader writes pods as the apiserver would (bench/peers_etcd.py)
+    media = "application/json" if args.populate == "etcd" else None
     with start_control_plane(binaries, bulk=True, quota_bytes=8 * 2**30, parent=workdir,
-                             users=()) as cp:
+                             users=(), storage_media_type=media) as cp:
         server = Server(cp.url, cp.admin_token, str(cp.ca_path))
         objects = generated_objects(nodes, pods)
-        row["population"] = populate(server, objects, free_port(), workers=args.workers)
+        row["population"] = populate(server, objects, free_port(), workers=args.workers,
+                                     etcd_url=cp.etcd_url if args.populate == "etcd" else "")
         log(f"  populated in {row['population']['total_s']} s ({row['population']['pods_per_s']} pods/s)")
         targets = [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in objects
                    if o["kind"] == "Pod"][::max(1, pods // 5000)]
@@ -277,7 +304,14 @@ def main() -> int:
     parser.add_argument("--churn-s", type=float, default=60)
     parser.add_argument("--limit-s", type=float, default=600)
     parser.add_argument("--repeat", type=int, default=1, help="runs of report and floor per size")
-    parser.add_argument("--workers", type=int, default=3, help="pod-creating processes")
+    parser.add_argument("--workers", type=int, default=3, help="pod-creating processes (--populate api)")
+    parser.add_argument("--populate", choices=("etcd", "api"), default="etcd",
+                        help="etcd: pods written into etcd directly and verified through the API "
+                             "(bench/peers_etcd.py); api: create + PATCH /status through the apiserver")
+    parser.add_argument("--rss-limit-mib", type=float, default=8192,
+                        help="a tool whose RSS passes this while loading is stopped and recorded")
+    parser.add_argument("--keys-budget-s", type=float, default=150,
+                        help="per tool and key kind: no new key sample starts after this long")
     parser.add_argument("--run-py", default="", metavar="SIZES",
                         help="then re-run bench/run.py (the double) at these sizes, same machine, "
                              "same run (issue 17.4); it writes bench/RESULTS.md")
@@ -296,7 +330,9 @@ def main() -> int:
         log("k9s is not built (realparts/build k9s): its column stays empty")
     facts = peers_report.machine_facts(k9s, apiserver, etcd)
     log(f"peers bench: sizes {sizes}; {facts}")
-    workdir = Path(tempfile.mkdtemp(prefix="kataview-peers-"))
+    # tmpfs when there is one: etcd's data dir (and the tools' temp homes) off the disk
+    shm = Path("/dev/shm")
+    workdir = Path(tempfile.mkdtemp(prefix="kataview-peers-", dir=shm if shm.is_dir() else None))
     rows: list[dict] = []
     started = time.monotonic()
     try:

@@ -79,9 +79,14 @@ class Samples:
                 "p95_ms": round(percentile(self.values_ms, 0.95), 1) if self.values_ms else None}
 
 
-def cursor_latency(tmux: Tmux, session: str, samples: int = 30) -> Samples:
+def cursor_latency(tmux: Tmux, session: str, samples: int = 30, budget_s: float = 1e9) -> Samples:
+    """`budget_s`: no new sample starts after that long (a tool taking seconds a key would
+    hold the run for many minutes); the summary's n says how many were taken."""
     result = Samples()
+    begun = time.monotonic()
     for index in range(samples):
+        if time.monotonic() - begun > budget_s:
+            break
         time.sleep(0.15)  # let the previous key's frame (and any refresh) settle
         before = tmux.screen(session, styled=True)
         started = time.monotonic()
@@ -106,10 +111,14 @@ def _wait_for(predicate, limit: float = POLL_LIMIT_S) -> float | None:
 
 
 def filter_latency(tmux: Tmux, session: str, count_of, full: int, char: str = "v",
-                   samples: int = 30) -> tuple[Samples, Samples]:
-    """(echo, applied) samples; `count_of(screen)` reads the tool's pods count."""
+                   samples: int = 30, budget_s: float = 1e9) -> tuple[Samples, Samples]:
+    """(echo, applied) samples; `count_of(screen)` reads the tool's pods count. `budget_s`
+    as for cursor_latency."""
     echo, applied = Samples(), Samples()
+    begun = time.monotonic()
     for _ in range(samples):
+        if time.monotonic() - begun > budget_s:
+            break
         before = tmux.screen(session)
         tmux.keys(session, "/")
         if _wait_for(lambda: tmux.screen(session) != before) is None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import aiohttp
 import msgspec
 
+import peers_etcd
+
 from realparts.scenario_load import loopback_scenario, load_objects, LoadReport
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -80,8 +82,9 @@ def _pod_worker(server: Server, pods: list[dict], concurrency: int) -> None:
 
 
 def populate(server: Server, objects: list[dict], kubelet_port: int, workers: int = 3,
-             concurrency: int = 32) -> dict:
-    """Load `objects` (a generated scenario); seconds per phase and requests."""
+             concurrency: int = 32, etcd_url: str = "") -> dict:
+    """Load `objects` (a generated scenario); seconds per phase and requests. With `etcd_url`
+    the pods are written into etcd directly (bench/peers_etcd.py) and then verified."""
     moved, _ = loopback_scenario(objects, kubelet_port)
     pods = [obj for obj in moved if obj["kind"] == "Pod"]
     rest = [obj for obj in moved if obj["kind"] != "Pod"]
@@ -89,6 +92,8 @@ def populate(server: Server, objects: list[dict], kubelet_port: int, workers: in
     report: LoadReport = asyncio.run(load_objects(server.url, server.token, server.ssl_context(),
                                                   rest, concurrency=concurrency))
     others_s = time.monotonic() - started
+    if etcd_url:
+        return _populate_etcd(server, etcd_url, pods, report, started, others_s)
     shards = [pods[i::workers] for i in range(workers)]
     context = multiprocessing.get_context("fork")  # the shards are inherited, not pickled
     processes = [context.Process(target=_pod_worker, args=(server, shard, concurrency))
@@ -102,11 +107,25 @@ def populate(server: Server, objects: list[dict], kubelet_port: int, workers: in
     if failed:
         raise RuntimeError(f"pod workers failed: exit codes {failed}")
     pods_s = time.monotonic() - pods_started
-    return {"objects_s": round(others_s, 2), "pods_s": round(pods_s, 2),
+    return {"method": "api", "objects_s": round(others_s, 2), "pods_s": round(pods_s, 2),
             "total_s": round(time.monotonic() - started, 2), "pods": len(pods),
             "requests": report.requests + sum(1 + bool(p.get("status")) for p in pods),
             "workers": len(processes), "concurrency_per_worker": concurrency,
             "pods_per_s": round(len(pods) / pods_s, 1) if pods_s else None}
+
+
+def _populate_etcd(server: Server, etcd_url: str, pods: list[dict], report: LoadReport,
+                   started: float, others_s: float) -> dict:
+    pods_started = time.monotonic()
+    written = peers_etcd.put_pods(etcd_url, pods)
+    served_s = time.monotonic()
+    verified = peers_etcd.verify(server, pods)  # its list waits for the watch cache to catch up
+    pods_s = time.monotonic() - pods_started
+    return {"method": "etcd", "objects_s": round(others_s, 2), "pods_s": round(pods_s, 2),
+            "etcd_put_s": written["put_s"], "served_wait_s": round(time.monotonic() - served_s, 2),
+            "txns": written["txns"], "ops_per_txn": written["ops_per_txn"], "verified": verified,
+            "total_s": round(time.monotonic() - started, 2), "pods": len(pods),
+            "requests": report.requests, "pods_per_s": round(len(pods) / pods_s, 1) if pods_s else None}
 
 
 async def _churn(server: Server, targets: list[tuple[str, str]], rate: float, seconds: float) -> dict:

@@ -59,15 +59,27 @@ def latency(entry: dict | None) -> str:
     if not entry or entry.get("median_ms") is None:
         return "-"
     lost = f" ({entry['timeouts']} lost)" if entry.get("timeouts") else ""
-    return f"{entry['median_ms']:.0f} / {entry['p95_ms']:.0f}{lost}"
+    taken = entry.get("n", 0) + entry.get("timeouts", 0)
+    budget = f" (n={entry['n']}: budget)" if taken and taken < 30 else ""
+    return f"{entry['median_ms']:.0f} / {entry['p95_ms']:.0f}{lost}{budget}"
 
 
 def full_text(tool: dict) -> str:
     if tool.get("full_s") is not None:
         return fmt(tool["full_s"])
+    if tool.get("stopped"):  # the RSS cap
+        return (f"{tool['stopped']} after {tool['gave_up_s']:.0f} s (count "
+                f"{fmt(tool.get('last_count'))})")
     if tool.get("gave_up_s") is not None:
         return f"not after {tool['gave_up_s']:.0f} s (count {fmt(tool.get('last_count'))})"
     return "-"
+
+
+def rss_text(tool: dict) -> str:
+    if tool.get("rss_mib") is not None:
+        return fmt(tool["rss_mib"], 0)
+    peak = tool.get("rss_peak_loading_mib")
+    return f"{peak:,.0f} (while loading)" if peak else "-"
 
 
 def tool_rows(rows: list[dict]) -> list[str]:
@@ -84,7 +96,7 @@ def tool_rows(rows: list[dict]) -> list[str]:
             share = fmt(churn.get("cpu_share"), 3) + (f" at {churn['rate']:.0f}/s" if churn.get("rate") else "")
             per_event = cpu_per_event_ms(churn)
             lines.append(f"| {row['pods']:,} | {name} | {fmt(tool.get('first_row_s'))} | {full_text(tool)} "
-                         f"| {fmt(rss, 0)} | {share} | {fmt(per_event, 2)} | {latency(tool.get('cursor'))} "
+                         f"| {rss_text(tool)} | {share} | {fmt(per_event, 2)} | {latency(tool.get('cursor'))} "
                          f"| {latency(tool.get('filter_echo'))} | {latency(tool.get('filter_applied'))} "
                          f"| {fmt(tool.get('capture_ms'), 1)} |")
     return lines
@@ -217,10 +229,20 @@ METHOD = """## Method
 - **Server**: for each size a fresh etcd 3.7.3 + kube-apiserver v1.37.2 (realparts, built from
   pinned Go modules) on 127.0.0.1 in a temp directory, in-flight limits and priority-and-fairness
   off, no kubelet/scheduler/controllers. The generated cluster of `kataview.demo.generator`
-  (30 pods a node, nodes on 127.0.1.N) goes in through the API: RuntimeClasses, namespaces and
-  nodes with realparts.scenario_load, then the pods split over 3 worker processes with 32 requests
-  in flight each, no client-side rate limit; a pod is a create plus a merge-PATCH of /status
-  (Kubernetes has no batch write; the patches are pipelined with the creates).
+  (30 pods a node, nodes on 127.0.1.N): RuntimeClasses, namespaces and nodes go in through the
+  API (realparts.scenario_load); the pods, unless `--populate api`, are written straight into
+  etcd (bench/peers_etcd.py): the apiserver runs with `--storage-media-type=application/json`,
+  each pod is stored under `/registry/pods/<ns>/<name>` as the apiserver stores a pod after a
+  create and a merge-PATCH of /status (the generated pod with its defaults, uid,
+  creationTimestamp and status, `generation: 1`, and the two managedFields entries such a client
+  gets; identical to what kube-apiserver v1.37.2 wrote for 300 generated pods, uid and times
+  aside), in txns of up to 128 puts through etcd's gRPC-gateway on its loopback client port, 4 in
+  flight. Population ends when the apiserver lists every pod (its watch cache has them);
+  then a GET of one pod must equal the generated pod and a watch must see a PATCH of it
+  (label `peers-verify`), or the run fails. etcd runs with `--unsafe-no-fsync`, its data dir on
+  tmpfs (/dev/shm). Why: through the API a pod costs the apiserver ~6.5 ms of CPU (create +
+  status PATCH; 107 pods/s at best on this idle 2-core machine, 40-55 under load), so 150,000
+  pods would take 25-60 min. `--populate api` is the old way (3 processes x 32 in flight).
 - **Tools**: each alone (one after the other, never two at once) in its own session of a private
   tmux server (`tmux -L`), 200x60, TERM=xterm-256color, with the same admin kubeconfig (a temp
   file) and temp HOME/XDG dirs. kataview: `kataview --kubeconfig F`; k9s:
@@ -231,11 +253,14 @@ METHOD = """## Method
 - **Arrival**: capture-pane every ~70 ms from the moment the session starts. First pod row: a
   line with a generated pod's name. Full list: kataview's pods pane title says the full count
   with no "of", "loading", "~" or "provisional"; k9s's title `pods(all)[N]` says N; kubectl's
-  sentinel is printed. A tool not there after the limit (600 s) is recorded as such.
+  sentinel is printed. A tool not there after the limit (600 s) is recorded as such, as is one
+  whose tree RSS passed `--rss-limit-mib` (8 GiB) while loading (it is stopped: the machine
+  is shared, 23 GiB, and the 150,000-pod apiserver holds ~6 GiB).
 - **RSS**: VmRSS summed over the tool's process tree, 2 s after the full list. **CPU share**:
   utime+stime of the tree over the window in which a separate process PATCHes pod labels at
   100/s (clock-scheduled; the rate the apiserver actually absorbed is given next to the share).
-- **Keys** (30 samples each, no churn): the clock starts before `tmux send-keys`. Cursor: Down
+- **Keys** (30 samples each, no churn; no new sample starts after `--keys-budget-s`, 150 s, of
+  one kind: n says how many were taken): the clock starts before `tmux send-keys`. Cursor: Down
   and Up alternate; done when a line keeps its text (digits masked: ages tick) but changes its
   styling in `capture-pane -e`. Filter: `/` (not timed), then `v`; echo = a changed line holds
   more `v`s; applied = the title's pod count differs from the full one; Esc, count back.

@@ -118,13 +118,15 @@ class Arrival:
     last_count: int | None = None
     polls: int = 0
     marks: dict = field(default_factory=dict)  # name -> seconds when its predicate first held
+    stopped: str = ""  # why on_poll ended the wait early (e.g. the tool's RSS over the cap)
 
 
 def watch_arrival(read_screen, count_of, expected: int, limit_s: float, interval: float = 0.07,
                   started: float | None = None, on_poll=None, marks=None) -> Arrival:
     """Poll the screen until `count_of(screen)` says `expected` pods, complete, or `limit_s`.
 
-    count_of: screen -> Count | None, or for kubectl screen -> bool (it returned)."""
+    count_of: screen -> Count | None, or for kubectl screen -> bool (it returned).
+    on_poll: called between polls; a truthy answer (a reason) ends the wait as a give-up."""
     started = time.monotonic() if started is None else started
     arrival = Arrival()
     while True:
@@ -148,6 +150,8 @@ def watch_arrival(read_screen, count_of, expected: int, limit_s: float, interval
         if now > limit_s:
             arrival.gave_up_s = now
             return arrival
-        if on_poll is not None:
-            on_poll()
+        stop = on_poll() if on_poll is not None else None
+        if stop:  # on_poll returns a reason to stop waiting
+            arrival.gave_up_s, arrival.stopped = now, stop
+            return arrival
         time.sleep(interval)

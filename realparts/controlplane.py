@@ -236,7 +236,7 @@ def _etcd_args(cp: ControlPlane, quota_bytes: int | None) -> list[str]:
 
 
 def _apiserver_args(cp: ControlPlane, tokens: Path, bulk: bool, audit_policy: str | None,
-                    watch_cache: bool) -> list[str]:
+                    watch_cache: bool, storage_media_type: str | None = None) -> list[str]:
     port = free_port()
     cp.url = f"https://127.0.0.1:{port}"
     pki, key = cp.directory / "pki", cp.directory / "pki" / "service-account.key"
@@ -258,6 +258,8 @@ def _apiserver_args(cp: ControlPlane, tokens: Path, bulk: bool, audit_policy: st
         args += BULK_FLAGS
     if not watch_cache:  # every read and watch goes to etcd (e.g. to meet its compaction)
         args.append("--watch-cache=false")
+    if storage_media_type:  # application/json: objects in etcd are readable (and writable) as JSON
+        args.append(f"--storage-media-type={storage_media_type}")
     if audit_policy:
         policy = cp.directory / "audit-policy.yaml"
         policy.write_text(audit_policy)
@@ -313,12 +315,14 @@ def _start_etcd(cp: ControlPlane, quota_bytes: int | None, timeout: float) -> No
 def start_control_plane(binaries: Binaries, *, audit: bool | str = False, bulk: bool = False,
                         users: tuple[str, ...] = LIMITED_USERS, quota_bytes: int | None = None,
                         timeout: float = 180, parent: Path | None = None,
-                        watch_cache: bool = True) -> Iterator[ControlPlane]:
+                        watch_cache: bool = True,
+                        storage_media_type: str | None = None) -> Iterator[ControlPlane]:
     """etcd + kube-apiserver ready to serve; `audit`: True logs every request at Metadata level,
     a string is used as the audit policy. `bulk` lifts the apiserver's in-flight limits.
     `watch_cache=False` sends every read to etcd: with the cache (the default) the apiserver
     serves lists and watches at older resourceVersions from its own window, whatever etcd
-    compacted."""
+    compacted. `storage_media_type="application/json"` stores objects in etcd as JSON (the
+    default is protobuf), e.g. for a bench loader that writes them into etcd directly."""
     directory = Path(tempfile.mkdtemp(prefix="kataview-controlplane-", dir=parent))
     cp = ControlPlane(directory, binaries)
     try:
@@ -327,7 +331,8 @@ def start_control_plane(binaries: Binaries, *, audit: bool | str = False, bulk: 
         tokens = _write_tokens(cp, users)
         _start_etcd(cp, quota_bytes, timeout)
         policy = AUDIT_EVERYTHING if audit is True else audit or None
-        cp.apiserver_args = _apiserver_args(cp, tokens, bulk, policy, watch_cache)
+        cp.apiserver_args = _apiserver_args(cp, tokens, bulk, policy, watch_cache,
+                                           storage_media_type)
         cp.start_apiserver(timeout)
         cp.kubeconfig_for("admin")  # = cp.kubeconfig
         cp.aggregate_cluster_roles()
